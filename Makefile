@@ -1,0 +1,53 @@
+# Two commands for a newcomer: `make run` and `make test`. Both are idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Kedro telemetry stays off and never prompts (CI has no stdin).
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+
+.PHONY: run test setup setup-dev data bench lint viz clean-outputs
+
+run: setup data
+	$(BIN)/kedro run
+
+test: setup-dev data
+	$(BIN)/pytest
+
+# The virtual environment, rebuilt only when pyproject.toml changes.
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+# Raw data: Debian's offline copy when we can install it (root + apt), then the
+# project's fetcher, which takes that copy or downloads and verifies the files.
+data: setup
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    [ ! -d /usr/share/datasets/fashion-mnist ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq dataset-fashion-mnist >/dev/null) || \
+	  echo "apt could not install dataset-fashion-mnist; the download mirrors will serve"; \
+	fi
+	$(BIN)/python -m image_vae.datasets.fetch
+
+bench: setup-dev data
+	$(BIN)/python bench/train_speed.py
+
+lint: setup-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+viz: setup
+	$(BIN)/kedro viz run --host 127.0.0.1

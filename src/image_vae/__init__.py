@@ -1,0 +1,4 @@
+"""image-vae
+"""
+
+__version__ = "0.1"

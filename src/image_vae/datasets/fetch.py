@@ -1,0 +1,44 @@
+"""``python -m image_vae.datasets.fetch``: make sure every raw IDX file is present.
+
+Reads the catalog of the Kedro project in the current directory and asks each
+``IDXDataset`` entry to obtain its file if missing (system copy first, then the
+download mirrors). Exits with a one-line error when a file cannot be obtained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from image_vae.datasets.idx import RawDataError
+from image_vae.datasets.idx_dataset import IDXDataset
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Ensures the raw data of the project at ``--project`` (default: cwd) is present."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, default=Path.cwd())
+    parser.add_argument("--env", default=None)
+    args = parser.parse_args(argv)
+
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(args.project)
+    with KedroSession.create(project_path=args.project, env=args.env) as session:
+        catalog = session.load_context().catalog
+        try:
+            for name in catalog.keys():
+                dataset = catalog.get(name)
+                if isinstance(dataset, IDXDataset):
+                    dataset.ensure_present()
+                    print(f"{name}: {dataset._describe()['filepath']} present")
+        except RawDataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Reading, writing and fetching IDX files (the MNIST / Fashion-MNIST format).
+
+An IDX file is a 4-byte magic number ``0x00 0x00 <dtype> <ndim>``, ``ndim`` big-endian
+uint32 dimension sizes, then the payload. Fashion-MNIST uses unsigned bytes:
+magic 2051 (``0x0803``) for images ``(N, 28, 28)`` and 2049 (``0x0801``) for labels
+``(N,)``. Files may be gzipped. Nothing here imports Kedro.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import tempfile
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
+KNOWN_MAGICS = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
+_GZIP_SIGNATURE = b"\x1f\x8b"
+
+
+class RawDataError(ValueError):
+    """A raw data file is missing, unobtainable, malformed or not the pinned one."""
+
+
+def decompress(raw: bytes) -> bytes:
+    """Returns the IDX bytes, gunzipping them when they carry the gzip signature."""
+    if raw[:2] == _GZIP_SIGNATURE:
+        return gzip.decompress(raw)
+    return raw
+
+
+def parse_idx(content: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Parses decompressed IDX bytes into a ``uint8`` array.
+
+    Args:
+        content: The decompressed file content.
+        source: Name of the file, used in error messages.
+
+    Returns:
+        ``(N, rows, cols)`` for images (magic 2051), ``(N,)`` for labels (magic 2049).
+
+    Raises:
+        RawDataError: Unknown magic number or a payload shorter or longer than the
+            header announces.
+    """
+    if len(content) < 8:
+        raise RawDataError(f"{source}: file too short for an IDX header ({len(content)} bytes)")
+    magic = int.from_bytes(content[:4], "big")
+    if magic not in KNOWN_MAGICS:
+        allowed = ", ".join(f"{m} ({kind})" for m, kind in KNOWN_MAGICS.items())
+        raise RawDataError(f"{source}: wrong magic number {magic}, expected one of {allowed}")
+    ndim = content[3]
+    header_len = 4 + 4 * ndim
+    if len(content) < header_len:
+        raise RawDataError(f"{source}: truncated header ({len(content)} bytes)")
+    shape = tuple(
+        int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    )
+    expected = int(np.prod(shape))
+    payload = len(content) - header_len
+    if payload != expected:
+        dims = "×".join(str(s) for s in shape)
+        problem = "truncated payload" if payload < expected else "trailing bytes"
+        raise RawDataError(
+            f"{source}: {problem}: header says {dims} = {expected} bytes, "
+            f"file holds {payload}"
+        )
+    return np.frombuffer(content, dtype=np.uint8, offset=header_len).reshape(shape)
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """Encodes a ``uint8`` array of 1 (labels) or 3 (images) dimensions as IDX bytes."""
+    array = np.ascontiguousarray(array)
+    if array.dtype != np.uint8 or array.ndim not in (1, 3):
+        raise ValueError(
+            "IDX encoding takes uint8 arrays of 1 (labels) or 3 (images) dimensions, "
+            f"received dtype={array.dtype}, ndim={array.ndim}"
+        )
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(s).to_bytes(4, "big") for s in array.shape
+    )
+    return header + array.tobytes()
+
+
+def sha256_of_content(raw: bytes) -> str:
+    """SHA-256 hex digest of the decompressed content (gzip level does not matter)."""
+    return hashlib.sha256(decompress(raw)).hexdigest()
+
+
+def verify_sha256(raw: bytes, expected: str | None, source: str) -> None:
+    """Raises ``RawDataError`` when ``expected`` is set and the content does not match."""
+    if expected is None:
+        return
+    actual = sha256_of_content(raw)
+    if actual != expected.lower():
+        raise RawDataError(
+            f"{source}: checksum mismatch: SHA-256 of the decompressed content is "
+            f"{actual}, expected {expected}"
+        )
+
+
+def _read_source(source: str, timeout: float) -> bytes:
+    if "://" in source and not source.startswith("file://"):
+        logger.info("Downloading %s", source)
+        with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
+            return response.read()
+    return Path(source.removeprefix("file://")).read_bytes()
+
+
+def obtain_verified(
+    filename: str,
+    mirrors: Sequence[str],
+    sha256: str | None,
+    timeout: float = 60.0,
+) -> bytes:
+    """Fetches ``filename`` from the first mirror that has a verified copy.
+
+    Args:
+        filename: The file name appended to each mirror (a directory or URL prefix).
+        mirrors: Local directories or URL prefixes, tried in order.
+        sha256: Pinned digest of the decompressed content, or ``None``.
+        timeout: Seconds allowed for each download.
+
+    Returns:
+        The file's bytes, exactly as the mirror served them.
+
+    Raises:
+        RawDataError: No mirror served a verified copy; the message lists every try.
+    """
+    tried = []
+    for mirror in mirrors:
+        source = f"{mirror.rstrip('/')}/{filename}"
+        try:
+            raw = _read_source(source, timeout)
+            verify_sha256(raw, sha256, source)
+            parse_idx(decompress(raw), source)
+        except (OSError, RawDataError, ValueError) as error:
+            tried.append(f"{source} ({error.__class__.__name__}: {error})")
+            continue
+        logger.info("Obtained %s from %s", filename, source)
+        return raw
+    raise RawDataError(
+        f"{filename}: missing and unobtainable; tried: "
+        + ("; ".join(tried) if tried else "no mirrors configured")
+    )
+
+
+def write_atomically(path: Path, raw: bytes) -> None:
+    """Writes ``raw`` to a temp file beside ``path`` and renames it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(raw)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "IMAGES_MAGIC",
+    "LABELS_MAGIC",
+    "RawDataError",
+    "decompress",
+    "encode_idx",
+    "obtain_verified",
+    "parse_idx",
+    "sha256_of_content",
+    "verify_sha256",
+    "write_atomically",
+]

@@ -1,0 +1,23 @@
+"""Project pipelines."""
+
+from __future__ import annotations
+
+from kedro.framework.project import find_pipelines
+from kedro.pipeline import Pipeline
+
+# Pipelines that make up `kedro run`. `morph` reuses the saved model and runs alone.
+DEFAULT_PIPELINES = ("data_processing", "training", "evaluation")
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Registers every pipeline found, plus ``__default__``.
+
+    Kedro 1.7 loads pipelines lazily: with ``--pipeline=X`` only ``X`` is found, so
+    ``__default__`` is built from whichever default pipelines are present.
+    """
+    pipelines = find_pipelines(raise_errors=True)
+    pipelines["__default__"] = sum(
+        (pipelines[name] for name in DEFAULT_PIPELINES if name in pipelines),
+        start=Pipeline([]),
+    )
+    return pipelines
