@@ -1,11 +1,23 @@
 """Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
+import os
+from pathlib import Path
+
 from kedro.config import OmegaConfigLoader
+from omegaconf.resolvers import oc
 
-import image_vae.vae  # noqa: F401  registers the Keras classes before models load
-from image_vae.hooks import ParameterValidationHooks, QuietStartupHooks
+from image_vae._quiet import import_tensorflow_quietly
 
-HOOKS = (QuietStartupHooks(), ParameterValidationHooks())
+# Before anything imports TensorFlow: hides its C++ start-up lines, and MLflow's
+# autologging warning that appears when kedro-mlflow imports it first.
+import_tensorflow_quietly()
+# Figures are rendered off-screen: configuration, not a `matplotlib.use` in nodes.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import image_vae.vae  # noqa: E402, F401  registers the Keras classes before models load
+from image_vae.hooks import ParameterValidationHooks  # noqa: E402
+
+HOOKS = (ParameterValidationHooks(),)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -13,4 +25,11 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # Environments (smoke, local) override single keys, not whole sections.
     "merge_strategy": {"parameters": "soft", "catalog": "soft", "mlflow": "soft"},
+    # Lets mlflow.yml read MLFLOW_TRACKING_URI (Kedro allows oc.env only in
+    # credentials by default).
+    "custom_resolvers": {
+        "oc.env": oc.env,
+        # The installed package's folder, shipped with the MLflow model as code.
+        "package_dir": lambda: str(Path(image_vae.vae.__file__).parents[1]),
+    },
 }

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from image_vae.errors import UserFacingError
+
 logger = logging.getLogger(__name__)
 
 IMAGES_MAGIC = 2051
@@ -27,7 +29,7 @@ KNOWN_MAGICS = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
 _GZIP_SIGNATURE = b"\x1f\x8b"
 
 
-class RawDataError(ValueError):
+class RawDataError(UserFacingError):
     """A raw data file is missing, unobtainable, malformed or not the pinned one."""
 
 

@@ -88,6 +88,27 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
     def _exists(self) -> bool:
         return self._fs.exists(self._path)
 
+    def header_shape(self) -> tuple[int, ...] | None:
+        """The array shape announced by the file's header, or ``None`` if absent.
+
+        Reads only the first bytes, so checks can run before any data is loaded.
+        """
+        if not self._exists():
+            return None
+        with self._fs.open(self._path, "rb") as handle:
+            head = handle.read(2)
+            handle.seek(0)
+            stream = gzip.GzipFile(fileobj=handle) if head == b"\x1f\x8b" else handle
+            try:
+                header = stream.read(16)
+            except (OSError, EOFError):
+                return None
+        if len(header) < 4 or header[3] > 3 or len(header) < 4 + 4 * header[3]:
+            return None
+        return tuple(
+            int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(header[3])
+        )
+
     def ensure_present(self) -> None:
         """Obtains, verifies and atomically writes the file if it is missing."""
         if self._exists():

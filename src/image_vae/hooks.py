@@ -1,0 +1,85 @@
+"""Project hooks: parameters checked before any node runs, and run tags."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro.io import DataCatalog
+from kedro.pipeline import Pipeline
+
+from image_vae.datasets import IDXDataset
+from image_vae.errors import UserFacingError
+from image_vae.parameters import validate_parameters
+
+logger = logging.getLogger(__name__)
+
+_RAW_IMAGES = {"train": "train_images_raw", "test": "test_images_raw"}
+
+
+def raw_image_shapes(catalog: DataCatalog) -> dict[str, tuple[int, ...]]:
+    """Shapes announced by the raw IDX headers that are present, by split."""
+    shapes = {}
+    for split, name in _RAW_IMAGES.items():
+        dataset = catalog.get(name) if name in catalog else None
+        if isinstance(dataset, IDXDataset):
+            shape = dataset.header_shape()
+            if shape is not None and len(shape) == 3:
+                shapes[split] = shape
+    return shapes
+
+
+class MissingInputError(UserFacingError):
+    """A pipeline needs an output that an earlier ``kedro run`` has not produced."""
+
+
+def check_inputs_exist(pipeline: Pipeline, catalog: DataCatalog) -> None:
+    """Raises ``MissingInputError`` for free inputs that do not exist yet.
+
+    Raw IDX files are exempt: they fetch themselves when first loaded.
+    """
+    missing = []
+    for name in sorted(pipeline.inputs()):
+        if name == "parameters" or name.startswith("params:"):
+            continue
+        dataset = catalog.get(name) if name in catalog else None
+        if dataset is None or isinstance(dataset, IDXDataset):
+            continue
+        if not dataset.exists():
+            missing.append(name)
+    if missing:
+        raise MissingInputError(
+            f"{', '.join(missing)} not found: this pipeline reuses what `kedro run` "
+            "saves and never trains; run `kedro run` first (with the same --env)"
+        )
+
+
+class ParameterValidationHooks:
+    """Validates parameters and inputs before the pipeline (and MLflow run) starts."""
+
+    # tryfirst: runs before kedro-mlflow opens a run, so a typo leaves no run behind.
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
+    ) -> None:
+        validate_parameters(catalog.load("parameters"), raw_image_shapes(catalog))
+        check_inputs_exist(pipeline, catalog)
+
+
+def git_commit(project_path: Path) -> str | None:
+    """The checked-out commit of the project, or ``None`` outside a git work tree."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=project_path,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None

@@ -1,0 +1,177 @@
+"""Typed schema of every parameter (``conf/*/parameters_*.yml``), checked before work.
+
+Kedro-free: pydantic models with ``extra="forbid"`` (a typo such as
+``training.betta`` is an error), bounds and ``Literal`` choices, plus the checks
+that span sections (latent path length vs latent dim, padding vs conv layers).
+``validate_parameters`` turns every violation into one line naming the dotted
+parameter, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
+
+from image_vae.errors import UserFacingError
+from image_vae.vae.latent import FASHION_MNIST_CLASSES, resolve_class
+
+
+class ParameterError(UserFacingError):
+    """One or more parameters are invalid; the message has one line per problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SubsetParams(_Section):
+    train: PositiveInt | None = None
+    test: PositiveInt | None = None
+
+
+class DataProcessingParams(_Section):
+    pad: NonNegativeInt = 2
+    subset: SubsetParams = SubsetParams()
+
+
+class TrainingParams(_Section):
+    latent_dim: PositiveInt = 2
+    filters: list[PositiveInt] = Field(default=[32, 64, 128], min_length=1)
+    beta: float = Field(default=1.0, ge=0)
+    reconstruction_loss: Literal["bce", "mse"] = "bce"
+    epochs: PositiveInt = 20
+    batch_size: PositiveInt = 100
+    learning_rate: PositiveFloat = 1e-3
+    seed: int = 42
+    checkpoint_dir: str = "data/06_models/checkpoints"
+
+
+class LatentPathParams(_Section):
+    start: list[float] = Field(min_length=1)
+    end: list[float] = Field(min_length=1)
+    steps: int = Field(default=20, ge=2)
+
+
+class EvaluationParams(_Section):
+    n_reconstructions: PositiveInt = 6
+    n_prior_samples: PositiveInt = 16
+    manifold_size: int = Field(default=15, ge=2)
+    latent_path: LatentPathParams = LatentPathParams(start=[0.8, 0.5], end=[2.5, 1.5])
+    seed: int = 0
+
+
+class MorphParams(_Section):
+    target_class: str | int = "Trouser"
+    length: PositiveFloat = 3.0
+    steps: int = Field(default=20, ge=2)
+    seed: int = 0
+
+    @field_validator("target_class")
+    @classmethod
+    def _known_class(cls, value: str | int) -> str | int:
+        resolve_class(value, FASHION_MNIST_CLASSES)
+        return value
+
+
+class ProjectParams(_Section):
+    """Every top-level parameter section; sections absent from config are skipped."""
+
+    data_processing: DataProcessingParams | None = None
+    training: TrainingParams | None = None
+    evaluation: EvaluationParams | None = None
+    morph: MorphParams | None = None
+
+
+def _allowed(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        return "unknown parameter (check the spelling)"
+    if kind == "missing":
+        return "required parameter is missing"
+    if kind == "literal_error":
+        return f"allowed: {ctx.get('expected')}"
+    for bound, word in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
+        if bound in ctx:
+            return f"allowed: a number {word} {ctx[bound]}"
+    if "min_length" in ctx:
+        return f"allowed: at least {ctx['min_length']} item(s)"
+    return f"allowed: {error['msg'].removeprefix('Value error, ')}"
+
+
+def _format(error: dict[str, Any]) -> str:
+    name = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "missing":
+        return f"{name}: {_allowed(error)}"
+    return f"{name}: got {error['input']!r}; {_allowed(error)}"
+
+
+def _cross_checks(params: ProjectParams, sizes: dict[str, tuple[int, ...]]) -> list[str]:
+    problems = []
+    data, training, evaluation = params.data_processing, params.training, params.evaluation
+    if data and training and "train" in sizes:
+        side = sizes["train"][1] + 2 * data.pad
+        factor = 2 ** len(training.filters)
+        if side % factor:
+            fix = (-sizes["train"][1]) % factor
+            problems.append(
+                f"data_processing.pad: got {data.pad}; image side {sizes['train'][1]} + "
+                f"2·{data.pad} = {side} is not divisible by 2^{len(training.filters)} = "
+                f"{factor} ({len(training.filters)} conv layers in training.filters); "
+                + (f"allowed: a pad that makes it divisible, e.g. {fix // 2}" if fix % 2 == 0
+                   else "allowed: change training.filters' length or the pad")
+            )
+    if data:
+        for split in ("train", "test"):
+            wanted = getattr(data.subset, split)
+            if wanted is not None and split in sizes and wanted > sizes[split][0]:
+                problems.append(
+                    f"data_processing.subset.{split}: got {wanted}; allowed: at most "
+                    f"{sizes[split][0]} (the {split} set's size) or null for all"
+                )
+    if training and evaluation:
+        for end in ("start", "end"):
+            point = getattr(evaluation.latent_path, end)
+            if len(point) != training.latent_dim:
+                problems.append(
+                    f"evaluation.latent_path.{end}: got {point}; allowed: a list of "
+                    f"{training.latent_dim} coordinates (training.latent_dim)"
+                )
+    return problems
+
+
+def validate_parameters(
+    raw: dict[str, Any], sizes: dict[str, tuple[int, ...]] | None = None
+) -> ProjectParams:
+    """Validates the whole parameter tree.
+
+    Args:
+        raw: The ``parameters`` dict Kedro loaded (after ``--params`` overrides).
+        sizes: Raw data shapes by split (``{"train": (60000, 28, 28)}``) when known,
+            for the checks that need them (subset size, padding).
+
+    Returns:
+        The typed parameters.
+
+    Raises:
+        ParameterError: One line per violation.
+    """
+    try:
+        params = ProjectParams.model_validate(raw)
+    except ValidationError as error:
+        lines = [_format(e) for e in error.errors(include_url=False)]
+        raise ParameterError("; ".join(lines)) from None
+    problems = _cross_checks(params, sizes or {})
+    if problems:
+        raise ParameterError("; ".join(problems))
+    return params

@@ -1,0 +1,104 @@
+"""Nodes of the ``evaluation`` pipeline: latent codes, test metrics and figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from image_vae.vae import VAE
+from image_vae.vae.latent import (
+    FASHION_MNIST_CLASSES,
+    Projection2D,
+    grid_points,
+    latent_grid,
+    straight_path,
+)
+from image_vae.vae.plotting import (
+    LatentScatter,
+    plot_latent_manifold,
+    plot_latent_path,
+    plot_latent_scatter,
+    plot_prior_samples,
+    plot_reconstructions,
+)
+from image_vae.vae.tables import latent_frame, z_means
+
+
+def encode_images(model: VAE, images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Encodes images to their posterior parameters, one row per image."""
+    z_mean, z_log_var = model.encode(images)
+    return latent_frame(z_mean, z_log_var, labels)
+
+
+def latent_view(latent: pd.DataFrame) -> tuple[LatentScatter, Projection2D]:
+    """The 2-D scatter of a latent table (PCA for d > 2) and its projection."""
+    z = z_means(latent)
+    projection = Projection2D().fit(z)
+    scatter = LatentScatter(
+        projection.transform(z),
+        latent["label"].to_numpy(),
+        FASHION_MNIST_CLASSES,
+        projection.axis_labels,
+    )
+    return scatter, projection
+
+
+def compute_test_metrics(model: VAE, images: np.ndarray) -> dict[str, float]:
+    """Mean per-image test losses in nats (negative ELBO with β = 1) and pixel MSE."""
+    return model.evaluate_elbo(images)
+
+
+def to_metric_history(metrics: dict[str, float]) -> dict[str, list[dict[str, float]]]:
+    """Reshapes ``{name: value}`` into kedro-mlflow's metric-history format."""
+    return {name: [{"value": value, "step": 0}] for name, value in metrics.items()}
+
+
+def plot_reconstruction_examples(
+    model: VAE, images: np.ndarray, labels: np.ndarray, n: int
+) -> Figure:
+    """The first ``n`` test images above their reconstructions (posterior mean)."""
+    originals = images[:n]
+    return plot_reconstructions(
+        originals, model.reconstruct(originals), labels[:n], FASHION_MNIST_CLASSES
+    )
+
+
+def plot_test_latents(latent: pd.DataFrame) -> Figure:
+    """Test-set posterior means coloured by class."""
+    scatter, _ = latent_view(latent)
+    return plot_latent_scatter(scatter)
+
+
+def plot_prior_draws(model: VAE, latent: pd.DataFrame, n: int, seed: int) -> Figure:
+    """Images decoded from ``z ~ N(0, I)`` and where those ``z`` fall."""
+    scatter, projection = latent_view(latent)
+    z, images = model.sample_prior(n, seed=seed)
+    return plot_prior_samples(images, projection.transform(z), scatter)
+
+
+def plot_manifold(model: VAE, latent: pd.DataFrame, size: int) -> Figure:
+    """Images decoded over a regular grid of the (projected) latent plane."""
+    _, projection = latent_view(latent)
+    coords_x, coords_y = latent_grid(size)
+    images = model.decode(projection.inverse_transform(grid_points(coords_x, coords_y)))
+    return plot_latent_manifold(images, coords_x, coords_y, projection.axis_labels)
+
+
+def plot_path(model: VAE, latent: pd.DataFrame, path: dict[str, Any]) -> Figure:
+    """A straight path through latent space and the images decoded along it."""
+    scatter, projection = latent_view(latent)
+    points = straight_path(
+        np.asarray(path["start"], np.float32),
+        np.asarray(path["end"], np.float32),
+        path["steps"],
+    )
+    return plot_latent_path(
+        projection.transform(points),
+        model.decode(points),
+        points,
+        scatter,
+        title=f"Straight path {path['start']} → {path['end']}",
+    )

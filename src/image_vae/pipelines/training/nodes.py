@@ -1,0 +1,89 @@
+"""Nodes of the ``training`` pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from image_vae.parameters import TrainingParams
+from image_vae.vae import VAE, fit_vae
+from image_vae.vae.tables import history_frame
+
+
+def checkpoint_path(params: TrainingParams, train_images: np.ndarray) -> Path:
+    """A folder unique to this configuration and training data.
+
+    A rerun of the same command finds (and resumes) its own backup; any change of
+    hyperparameters or data starts afresh instead of resuming a different model.
+    """
+    fingerprint = hashlib.sha256(
+        json.dumps(params.model_dump(exclude={"checkpoint_dir"}), sort_keys=True).encode()
+    )
+    fingerprint.update(str(train_images.shape).encode())
+    fingerprint.update(np.ascontiguousarray(train_images[:: max(1, len(train_images) // 256)]))
+    return Path(params.checkpoint_dir) / fingerprint.hexdigest()[:16]
+
+
+def live_callbacks() -> list[keras.callbacks.Callback]:
+    """MLflow's Keras callback when a run is active: losses stream per epoch.
+
+    Its ``on_test_end`` is silenced: it would log ``validation_*`` duplicates at
+    step 0 after every epoch, while ``val_*`` already arrive with step = epoch.
+    """
+    import mlflow
+
+    if mlflow.active_run() is None:
+        return []
+
+    class EpochMetricsCallback(mlflow.keras.MlflowCallback):
+        def on_test_end(self, logs=None):
+            pass
+
+    return [EpochMetricsCallback()]
+
+
+def train_model(
+    train_images: np.ndarray, test_images: np.ndarray, params: dict[str, Any]
+) -> tuple[VAE, pd.DataFrame]:
+    """Builds the VAE from ``params`` and trains it, the test set as validation.
+
+    Args:
+        train_images: ``(n, H, W, C)`` float32 in [0, 1].
+        test_images: ``(m, H, W, C)`` float32 in [0, 1], for validation.
+        params: The ``training`` parameters.
+
+    Returns:
+        The trained model and its history, one row per epoch.
+    """
+    config = TrainingParams.model_validate(params)
+    model = VAE(
+        input_shape=train_images.shape[1:],
+        latent_dim=config.latent_dim,
+        filters=config.filters,
+        beta=config.beta,
+        reconstruction_loss=config.reconstruction_loss,
+        seed=config.seed,
+    )
+    history = fit_vae(
+        model,
+        train_images,
+        test_images,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        callbacks=live_callbacks(),
+        backup_dir=checkpoint_path(config, train_images),
+    )
+    return model, history_frame(history)
+
+
+def publish_model(model: VAE) -> VAE:
+    """Passes the saved model on, to be logged as an MLflow model."""
+    return model

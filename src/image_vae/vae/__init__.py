@@ -1,0 +1,46 @@
+"""The β-VAE model library: pure Keras 3 (TensorFlow backend), no Kedro, no MLflow.
+
+A notebook can use it on its own::
+
+    from image_vae.vae import VAE, fit_vae
+    model = VAE(input_shape=(32, 32, 1), latent_dim=2)
+    fit_vae(model, x_train, x_test, epochs=20, batch_size=100, learning_rate=1e-3, seed=42)
+    z_mean, z_log_var = model.encode(x_test)
+
+Importing it registers the custom Keras classes, so ``keras.saving.load_model``
+works in safe mode without ``custom_objects``.
+"""
+
+from image_vae.vae.latent import (
+    FASHION_MNIST_CLASSES,
+    Projection2D,
+    class_direction,
+    morph_path,
+    resolve_class,
+    straight_path,
+)
+from image_vae.vae.losses import kl_divergence, reconstruction_loss
+from image_vae.vae.model import VAE
+from image_vae.vae.networks import Sampling, build_decoder, build_encoder, check_input_shape
+from image_vae.vae.preprocessing import preprocess_images
+from image_vae.vae.training import NonFiniteLossError, fit_vae, make_dataset
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "VAE",
+    "NonFiniteLossError",
+    "Projection2D",
+    "Sampling",
+    "build_decoder",
+    "build_encoder",
+    "check_input_shape",
+    "class_direction",
+    "fit_vae",
+    "kl_divergence",
+    "make_dataset",
+    "morph_path",
+    "preprocess_images",
+    "reconstruction_loss",
+    "resolve_class",
+    "straight_path",
+]

@@ -1,0 +1,352 @@
+"""The β-VAE model: encoder, sampler and decoder trained on the negative ELBO."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from image_vae.vae.losses import (
+    RECONSTRUCTION_LOSSES,
+    ReconstructionLoss,
+    kl_divergence,
+    reconstruction_loss,
+)
+from image_vae.vae.networks import Sampling, build_decoder, build_encoder
+
+_BATCH_SIZE = 256
+
+
+@keras.saving.register_keras_serializable(package="image_vae")
+class VAE(keras.Model):
+    """A β-VAE on images with a diagonal Gaussian posterior and Bernoulli decoder.
+
+    The loss per image is ``reconstruction + β · KL(q(z | x) ‖ N(0, I))``; ``fit``
+    minimises its mean over the batch and, like ``evaluate``, reports ``loss``,
+    ``reconstruction_loss`` and ``kl_loss`` (means per image, in nats for
+    ``"bce"``). Compile with an optimizer only: the model computes its own loss.
+
+    The NumPy helpers (:meth:`encode`, :meth:`decode`, :meth:`reconstruct`,
+    :meth:`sample_prior`, :meth:`per_image_losses`, :meth:`evaluate_elbo`) take
+    and return float32 arrays and work in batches.
+
+    Args:
+        input_shape: Image shape ``(H, W, C)``; H and W divisible by
+            ``2**len(filters)``.
+        latent_dim: Latent dimension ``d``, ≥ 1.
+        filters: Filters of the encoder's conv layers; the decoder mirrors them.
+        beta: Weight β ≥ 0 of the KL term (1 gives the plain VAE). It is baked
+            into the compiled training step: changing it after ``fit`` has
+            started has no effect on later steps.
+        reconstruction_loss: ``"bce"`` (Bernoulli likelihood) or ``"mse"``.
+        seed: Seed of the sampler; ``None`` draws one at random. Weight
+            initialisation follows :func:`keras.utils.set_random_seed`.
+        **kwargs: Passed to :class:`keras.Model` (e.g. ``name``).
+
+    Raises:
+        ValueError: If an argument is out of range; the message ends with what
+            was received.
+    """
+
+    def __init__(  # noqa: PLR0913  one argument per hyperparameter
+        self,
+        input_shape: Sequence[int] = (32, 32, 1),
+        latent_dim: int = 2,
+        *,
+        filters: Sequence[int] = (32, 64, 128),
+        beta: float = 1.0,
+        reconstruction_loss: ReconstructionLoss = "bce",
+        seed: int | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not beta >= 0:  # also rejects NaN
+            raise ValueError(f"beta must be ≥ 0. Received: beta={beta!r}")
+        if reconstruction_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                f"reconstruction_loss must be one of {RECONSTRUCTION_LOSSES}. "
+                f"Received: reconstruction_loss={reconstruction_loss!r}"
+            )
+        self.encoder = build_encoder(input_shape, filters, latent_dim)
+        self.decoder = build_decoder(input_shape, filters, latent_dim)
+        self.sampler = Sampling(seed=seed, name="sampler")
+        self.image_shape = tuple(self.encoder.input_shape[1:])
+        self.latent_dim = latent_dim
+        self.filters = tuple(filters)
+        self.beta = float(beta)
+        self.reconstruction_loss = reconstruction_loss
+        self.seed = seed
+        # Means over images (Mean weights each batch by its size), so the epoch
+        # values are exact per-image averages and loss = recon + β·KL holds.
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(
+            name="reconstruction_loss"
+        )
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        # Both networks are functional models, built on construction; marking
+        # the wrapper built lets BackupAndRestore and saving work before fit.
+        self.built = True
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        # Listing the trackers here is what makes fit/evaluate reset them each
+        # epoch and report them. Keras' own "loss" tracker, updated in
+        # train_step, is left out so that "loss" is reported once.
+        return [
+            self.loss_tracker,
+            self.reconstruction_loss_tracker,
+            self.kl_loss_tracker,
+        ]
+
+    def call(self, inputs, training: bool = False):
+        """Reconstructs images.
+
+        Args:
+            inputs: Images in ``[0, 1]``, shape ``(batch, H, W, C)``.
+            training: If true, decode a posterior sample; otherwise decode the
+                posterior mean, which makes inference deterministic.
+
+        Returns:
+            Pixel probabilities in ``[0, 1]``, shape ``(batch, H, W, C)``.
+        """
+        z_mean, z_log_var = self.encoder(inputs, training=training)
+        z = self.sampler(z_mean, z_log_var) if training else z_mean
+        return ops.sigmoid(self.decoder(z, training=training))
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        """Mean over images of ``reconstruction + β · KL``; updates the trackers.
+
+        Called by ``fit`` and ``evaluate``. The target is ``x`` itself, so ``y``
+        is ignored, as are ``sample_weight`` and ``y_pred``: the loss needs the
+        posterior and the decoder logits, which ``call`` does not return, so it
+        runs its own forward pass. The forward pass of ``train_step`` is then
+        dead code, which TensorFlow's graph optimiser (or XLA) prunes: measured,
+        it costs no time.
+
+        Returns:
+            Scalar loss tensor.
+        """
+        del y, y_pred, sample_weight
+        z_mean, z_log_var = self.encoder(x, training=training)
+        # Sample in evaluation too: validation must estimate the same objective.
+        z = self.sampler(z_mean, z_log_var)
+        logits = self.decoder(z, training=training)
+        reconstruction = reconstruction_loss(
+            x, logits, self.reconstruction_loss, from_logits=True
+        )
+        kl = kl_divergence(z_mean, z_log_var)
+        per_image = reconstruction + self.beta * kl
+        self.loss_tracker.update_state(per_image)
+        self.reconstruction_loss_tracker.update_state(reconstruction)
+        self.kl_loss_tracker.update_state(kl)
+        loss = ops.mean(per_image)
+        if self.losses:  # e.g. weight regularisers added to the networks later
+            loss = loss + ops.sum(self.losses)
+        return loss
+
+    # NumPy helpers -------------------------------------------------------------
+
+    def encode(
+        self, x: np.ndarray, batch_size: int = _BATCH_SIZE
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior parameters of each image.
+
+        Args:
+            x: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
+            batch_size: Images per forward pass.
+
+        Returns:
+            ``(z_mean, z_log_var)``, each float32 of shape ``(n, d)``.
+        """
+        z_mean, z_log_var = _batched(
+            lambda batch: self.encoder(batch, training=False),
+            self._check_images(x),
+            batch_size,
+        )
+        return z_mean, z_log_var
+
+    def decode(self, z: np.ndarray, batch_size: int = _BATCH_SIZE) -> np.ndarray:
+        """Decodes latent codes to images.
+
+        Args:
+            z: Latent codes, shape ``(n, d)``.
+            batch_size: Codes per forward pass.
+
+        Returns:
+            Pixel probabilities in ``[0, 1]``, float32 of shape ``(n, H, W, C)``.
+        """
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"z must have shape (n, {self.latent_dim}). Received: z.shape={z.shape}"
+            )
+        (images,) = _batched(
+            lambda batch: (ops.sigmoid(self.decoder(batch, training=False)),),
+            z,
+            batch_size,
+        )
+        return images
+
+    def reconstruct(self, x: np.ndarray, batch_size: int = _BATCH_SIZE) -> np.ndarray:
+        """Decodes the posterior mean of each image (no sampling).
+
+        Args:
+            x: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
+            batch_size: Images per forward pass.
+
+        Returns:
+            Reconstructions in ``[0, 1]``, float32 of shape ``(n, H, W, C)``.
+        """
+        z_mean, _ = self.encode(x, batch_size)
+        return self.decode(z_mean, batch_size)
+
+    def sample_prior(
+        self, n: int, seed: int | None = None, batch_size: int = _BATCH_SIZE
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draws ``z ~ N(0, I)`` and decodes it.
+
+        Args:
+            n: Number of samples.
+            seed: Seed of the draw; the same seed gives the same samples.
+            batch_size: Codes per forward pass.
+
+        Returns:
+            ``(z, images)``: float32 arrays of shapes ``(n, d)`` and
+            ``(n, H, W, C)``, images in ``[0, 1]``.
+        """
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
+        z = z.astype(np.float32)
+        return z, self.decode(z, batch_size)
+
+    def per_image_losses(
+        self, x: np.ndarray, batch_size: int = _BATCH_SIZE, seed: int = 0
+    ) -> dict[str, np.ndarray]:
+        """Loss terms of each image, for evaluation.
+
+        The reconstruction terms use one posterior sample per image, drawn with
+        ``seed`` so that repeated evaluations agree; the MSE uses the mean.
+
+        Args:
+            x: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
+            batch_size: Images per forward pass.
+            seed: Seed of the posterior samples.
+
+        Returns:
+            Float32 arrays of shape ``(n,)``:
+
+            - ``loss``: the training objective, reconstruction + β·KL;
+            - ``reconstruction_loss``: the model's own reconstruction term;
+            - ``kl_loss``: KL divergence in nats;
+            - ``negative_elbo``: Bernoulli negative log-likelihood + KL (β = 1),
+              in nats, whatever the training loss, so models compare;
+            - ``mse_per_pixel``: mean squared error per pixel of the
+              reconstruction of the posterior mean, in ``[0, 1]``.
+        """
+        x = self._check_images(x)
+        rng = np.random.default_rng(seed)
+
+        def losses(batch):
+            z_mean, z_log_var = self.encoder(batch, training=False)
+            epsilon = rng.standard_normal(z_mean.shape).astype(np.float32)
+            z = z_mean + ops.exp(0.5 * z_log_var) * epsilon
+            logits = self.decoder(z, training=False)
+            mean_images = ops.sigmoid(self.decoder(z_mean, training=False))
+            kl = kl_divergence(z_mean, z_log_var)
+            bce = reconstruction_loss(batch, logits, "bce", from_logits=True)
+            own = (
+                bce
+                if self.reconstruction_loss == "bce"
+                else reconstruction_loss(batch, logits, "mse", from_logits=True)
+            )
+            squared = reconstruction_loss(batch, mean_images, "mse")
+            return own + self.beta * kl, own, kl, bce + kl, squared
+
+        loss, own, kl, negative_elbo, squared = _batched(losses, x, batch_size)
+        return {
+            "loss": loss,
+            "reconstruction_loss": own,
+            "kl_loss": kl,
+            "negative_elbo": negative_elbo,
+            "mse_per_pixel": squared / np.float32(np.prod(self.image_shape)),
+        }
+
+    def evaluate_elbo(
+        self, x: np.ndarray, batch_size: int = _BATCH_SIZE, seed: int = 0
+    ) -> dict[str, float]:
+        """Means over images of :meth:`per_image_losses`.
+
+        Args:
+            x: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
+            batch_size: Images per forward pass.
+            seed: Seed of the posterior samples.
+
+        Returns:
+            ``loss``, ``reconstruction_loss``, ``kl_loss`` and ``negative_elbo``
+            (nats per image for ``"bce"``), and ``mse_per_pixel``, as floats.
+        """
+        per_image = self.per_image_losses(x, batch_size, seed)
+        return {name: float(np.mean(values)) for name, values in per_image.items()}
+
+    def _check_images(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape[1:] != self.image_shape:
+            raise ValueError(
+                f"Images must have shape (n, {', '.join(map(str, self.image_shape))})."
+                f" Received: x.shape={x.shape}"
+            )
+        return x
+
+    # Serialisation --------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        # The networks are rebuilt from these arguments on loading, and the
+        # weights are then matched by path, so they need no config of their own.
+        return {
+            **super().get_config(),
+            "input_shape": list(self.image_shape),
+            "latent_dim": self.latent_dim,
+            "filters": list(self.filters),
+            "beta": self.beta,
+            "reconstruction_loss": self.reconstruction_loss,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> VAE:
+        return cls(**config)
+
+
+def _batched(
+    function: Callable[[np.ndarray], Sequence],
+    array: np.ndarray,
+    batch_size: int,
+) -> tuple[np.ndarray, ...]:
+    """Applies ``function`` to consecutive batches and concatenates its outputs.
+
+    Eager calls on slices keep this simple and free of retracing for the odd
+    last batch; the networks are small, so the Python overhead per batch is
+    negligible against the convolutions.
+
+    Args:
+        function: Maps a batch to a sequence of tensors with a leading batch axis.
+        array: Inputs with a leading axis of length ``n``.
+        batch_size: Rows per call, ≥ 1.
+
+    Returns:
+        One float32 array per output of ``function``, each with leading axis ``n``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1. Received: batch_size={batch_size}")
+    outputs = [
+        [ops.convert_to_numpy(t) for t in function(array[start : start + batch_size])]
+        for start in range(0, len(array), batch_size)
+    ]
+    if not outputs:
+        raise ValueError(f"Nothing to process. Received: array.shape={array.shape}")
+    return tuple(
+        np.concatenate(parts).astype(np.float32) for parts in zip(*outputs, strict=True)
+    )

@@ -1,0 +1,236 @@
+"""Building blocks of the β-VAE: convolutional encoder, decoder and sampling layer.
+
+The encoder maps images of shape ``(H, W, C)`` with values in ``[0, 1]`` to the
+parameters of a diagonal Gaussian posterior; the decoder maps latent codes back
+to per-pixel Bernoulli *logits*; :class:`Sampling` draws from the posterior with
+the reparametrisation trick. The model that ties them together lives in
+:mod:`image_vae.vae.model`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+
+import keras
+from keras import layers, ops
+
+_CONV_KERNEL = 3
+_CONV_STRIDE = 2
+
+
+def check_input_shape(
+    input_shape: Sequence[int], n_conv_layers: int
+) -> tuple[int, int, int]:
+    """Checks that an image shape fits a stack of stride-2 convolutions.
+
+    Every convolution halves the spatial size, and the decoder doubles it back,
+    so each side must be divisible by ``2**n_conv_layers`` for the decoder to
+    return images exactly of the input shape.
+
+    Args:
+        input_shape: Image shape ``(height, width, channels)``, without batch axis.
+        n_conv_layers: Number of stride-2 convolutions in the encoder, ≥ 1.
+
+    Returns:
+        The shape as a tuple of three Python ints.
+
+    Raises:
+        ValueError: If the shape is not 3-D with positive sizes, or if a side is
+            not divisible by ``2**n_conv_layers``; the message says which
+            padding would fix it.
+    """
+    if n_conv_layers < 1:
+        raise ValueError(
+            f"The encoder needs at least one conv layer. "
+            f"Received: n_conv_layers={n_conv_layers}"
+        )
+    try:
+        # operator.index accepts NumPy ints but not floats such as 28.0.
+        shape = tuple(operator.index(size) for size in input_shape)
+    except TypeError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            "input_shape must be (height, width, channels) with positive integer "
+            "sizes, without the batch axis; a greyscale image needs channels=1. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    factor = 2**n_conv_layers
+    axes = ("side",) * 2 if shape[0] == shape[1] else ("height", "width")
+    for axis, side in zip(axes, shape[:2], strict=True):
+        if side % factor:
+            raise ValueError(
+                f"image {axis} {side} is not divisible by 2^{n_conv_layers} = "
+                f"{factor} ({n_conv_layers} conv layers); "
+                f"{_padding_hint(side, factor)}. Received: input_shape={shape}"
+            )
+    return shape
+
+
+def _padding_hint(side: int, factor: int) -> str:
+    """Says how much zero padding brings ``side`` to the next multiple of factor."""
+    target = -(-side // factor) * factor
+    before, after = (target - side) // 2, (target - side) - (target - side) // 2
+    if before == after:
+        return f"pad by {before} on each side to get {target}"
+    return f"pad by {before} and {after} on the two sides to get {target}"
+
+
+def build_encoder(
+    input_shape: Sequence[int], filters: Sequence[int], latent_dim: int
+) -> keras.Model:
+    """Builds the convolutional encoder ``x -> (z_mean, z_log_var)``.
+
+    Each entry of ``filters`` adds a 3×3, stride-2, ``same``-padded ReLU
+    convolution; the flattened features feed two linear heads.
+
+    Args:
+        input_shape: Image shape ``(H, W, C)``; H and W divisible by
+            ``2**len(filters)``.
+        filters: Number of filters of each conv layer, e.g. ``(32, 64, 128)``.
+        latent_dim: Dimension ``d`` of the latent space, ≥ 1.
+
+    Returns:
+        A functional model named ``"encoder"`` taking images of shape
+        ``(batch, H, W, C)`` in ``[0, 1]`` and returning ``[z_mean, z_log_var]``,
+        each of shape ``(batch, d)``: the mean and log-variance of the diagonal
+        Gaussian posterior q(z | x).
+
+    Raises:
+        ValueError: If the shape, filters or latent dimension are invalid.
+    """
+    filters = _check_filters(filters)
+    shape = check_input_shape(input_shape, len(filters))
+    latent_dim = _check_latent_dim(latent_dim)
+    images = keras.Input(shape=shape, name="images")
+    features = images
+    for index, n_filters in enumerate(filters):
+        features = layers.Conv2D(
+            n_filters,
+            _CONV_KERNEL,
+            strides=_CONV_STRIDE,
+            padding="same",
+            activation="relu",
+            name=f"conv_{index}",
+        )(features)
+    features = layers.Flatten(name="flatten")(features)
+    # Linear heads: the mean is unbounded and the log-variance may be negative.
+    z_mean = layers.Dense(latent_dim, name="z_mean")(features)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(features)
+    return keras.Model(images, [z_mean, z_log_var], name="encoder")
+
+
+def build_decoder(
+    output_shape: Sequence[int], filters: Sequence[int], latent_dim: int
+) -> keras.Model:
+    """Builds the decoder ``z -> logits``, mirroring :func:`build_encoder`.
+
+    A ReLU dense layer feeds a ``(H/2^n, W/2^n, filters[-1])`` feature map, then
+    one 3×3, stride-2 ReLU transposed convolution per entry of ``filters`` in
+    reverse order doubles it back to ``(H, W)``, and a final 3×3 convolution
+    gives one value per pixel and channel.
+
+    The final convolution has no activation: it returns Bernoulli logits, so
+    that the cross-entropy can be computed from logits without saturating.
+    Apply a sigmoid (as :meth:`image_vae.vae.model.VAE.decode` does) to get
+    images in ``[0, 1]``.
+
+    Args:
+        output_shape: Image shape ``(H, W, C)``; H and W divisible by
+            ``2**len(filters)``.
+        filters: The encoder's filters, e.g. ``(32, 64, 128)``.
+        latent_dim: Dimension ``d`` of the latent space, ≥ 1.
+
+    Returns:
+        A functional model named ``"decoder"`` taking ``z`` of shape ``(batch, d)``
+        and returning logits of shape ``(batch, H, W, C)`` (unbounded floats).
+
+    Raises:
+        ValueError: If the shape, filters or latent dimension are invalid.
+    """
+    filters = _check_filters(filters)
+    height, width, channels = check_input_shape(output_shape, len(filters))
+    latent_dim = _check_latent_dim(latent_dim)
+    factor = 2 ** len(filters)
+    grid = (height // factor, width // factor, filters[-1])
+    z = keras.Input(shape=(latent_dim,), name="z")
+    features = layers.Dense(
+        grid[0] * grid[1] * grid[2], activation="relu", name="dense"
+    )(z)
+    features = layers.Reshape(grid, name="reshape")(features)
+    for index, n_filters in enumerate(reversed(filters)):
+        features = layers.Conv2DTranspose(
+            n_filters,
+            _CONV_KERNEL,
+            strides=_CONV_STRIDE,
+            padding="same",
+            activation="relu",
+            name=f"deconv_{index}",
+        )(features)
+    logits = layers.Conv2D(channels, _CONV_KERNEL, padding="same", name="logits")(
+        features
+    )
+    return keras.Model(z, logits, name="decoder")
+
+
+@keras.saving.register_keras_serializable(package="image_vae")
+class Sampling(layers.Layer):
+    """Draws ``z ~ N(z_mean, exp(z_log_var))`` by reparametrisation.
+
+    ``z = z_mean + exp(z_log_var / 2) * eps`` with ``eps ~ N(0, I)`` of the same
+    shape as ``z_mean``, so gradients flow to both ``z_mean`` and ``z_log_var``.
+    Randomness comes from a :class:`keras.random.SeedGenerator`, so a layer
+    built with a seed draws the same sequence every time it is rebuilt.
+
+    Args:
+        seed: Seed of the layer's generator; ``None`` draws one at random
+            (repeatable after :func:`keras.utils.set_random_seed`).
+        **kwargs: Passed to :class:`keras.layers.Layer`.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, z_mean, z_log_var):
+        """Samples one ``z`` per row.
+
+        Args:
+            z_mean: Posterior means, shape ``(batch, d)``.
+            z_log_var: Posterior log-variances, shape ``(batch, d)``.
+
+        Returns:
+            Samples of shape ``(batch, d)``.
+        """
+        epsilon = keras.random.normal(
+            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        )
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    def compute_output_shape(self, z_mean_shape, z_log_var_shape):
+        return z_mean_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "seed": self.seed}
+
+
+def _check_filters(filters: Sequence[int]) -> tuple[int, ...]:
+    filters = tuple(filters)
+    if not filters or not all(
+        isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters
+    ):
+        raise ValueError(
+            "filters must be a non-empty sequence of positive ints, one per conv "
+            f"layer. Received: filters={filters}"
+        )
+    return filters
+
+
+def _check_latent_dim(latent_dim: int) -> int:
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(
+            f"latent_dim must be an int ≥ 1. Received: latent_dim={latent_dim!r}"
+        )
+    return latent_dim

@@ -1,0 +1,240 @@
+"""Training helpers for the β-VAE: input pipeline, callbacks and ``fit_vae``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from image_vae.vae.model import VAE
+
+logger = logging.getLogger(__name__)
+
+# Written by keras.callbacks.BackupAndRestore; read only to log a resumption.
+_BACKUP_METADATA = "training_metadata.json"
+_METRIC_ORDER = ("loss", "reconstruction_loss", "kl_loss")
+
+
+class NonFiniteLossError(ValueError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops training with :class:`NonFiniteLossError` at the first bad batch.
+
+    Unlike :class:`keras.callbacks.TerminateOnNaN`, which ends ``fit`` quietly
+    and returns a history that looks complete, this raises so that a pipeline
+    run fails and says where.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        # Keras passes the running mean over the epoch; it turns non-finite at
+        # the first bad batch and stays so, so this check catches that batch.
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise NonFiniteLossError(
+                f"Training loss became {loss} in epoch {self._epoch + 1}/"
+                f"{self.params.get('epochs')}, at batch {batch + 1} (or in the "
+                "steps_per_execution batches before it). Try a lower learning "
+                "rate, and check the images are finite and in [0, 1]. "
+                f"Received: logs={logs}"
+            )
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Logs one line per epoch: losses, validation losses, time and throughput.
+
+    Args:
+        n_images: Number of training images per epoch, for the images/s rate.
+    """
+
+    def __init__(self, n_images: int) -> None:
+        super().__init__()
+        self.n_images = n_images
+        self._epoch_start = 0.0
+        self._train_end: float | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_start = time.perf_counter()
+        self._train_end = None
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        # Validation runs inside the epoch; stop the training clock there so
+        # images/s measures training alone.
+        if self._train_end is None:
+            self._train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        end = time.perf_counter()
+        train_seconds = (self._train_end or end) - self._epoch_start
+        losses = " ".join(
+            f"{name}={value:.4f}"
+            for name, value in sorted((logs or {}).items(), key=_log_order)
+        )
+        logger.info(
+            "epoch %d/%d %s %.1fs %.0f images/s",
+            epoch + 1,
+            self.params.get("epochs"),
+            losses,
+            end - self._epoch_start,
+            self.n_images / max(train_seconds, 1e-9),
+        )
+
+
+def _log_order(item: tuple[str, float]) -> tuple[bool, int, str]:
+    """Orders logged metrics as loss, reconstruction, KL, then their val_ twins."""
+    name = item[0]
+    base = name.removeprefix("val_")
+    rank = _METRIC_ORDER.index(base) if base in _METRIC_ORDER else len(_METRIC_ORDER)
+    return name.startswith("val_"), rank, name
+
+
+def make_dataset(
+    images: np.ndarray,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """Batches images for ``fit``; the VAE's target is its input, so no labels.
+
+    Shuffles indices rather than images and gathers each batch in one op: this
+    avoids a shuffle buffer holding a copy of the whole dataset.
+
+    Args:
+        images: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
+        batch_size: Images per batch; the last batch may be smaller.
+        shuffle: Whether to reshuffle the order every epoch.
+        seed: Shuffle seed; the same seed gives the same order of batches.
+
+    Returns:
+        A dataset of float32 batches of shape ``(≤ batch_size, H, W, C)``.
+
+    Raises:
+        ValueError: If ``images`` is not 4-D and non-empty or batch_size < 1.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or len(images) == 0:
+        raise ValueError(
+            "images must be a non-empty array of shape (n, H, W, C). "
+            f"Received: images.shape={images.shape}"
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1. Received: batch_size={batch_size}")
+    table = tf.constant(images)
+    indices = tf.data.Dataset.range(len(images))
+    if shuffle:
+        indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return (
+        indices.batch(batch_size)
+        .map(lambda index: tf.gather(table, index), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def fit_vae(  # noqa: PLR0913  keyword-only training settings
+    model: VAE,
+    train_images: np.ndarray,
+    val_images: np.ndarray | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    backup_dir: str | Path | None = None,
+    steps_per_execution: int = 1,
+    jit_compile: bool | Literal["auto"] = "auto",
+) -> dict[str, list[float]]:
+    """Compiles ``model`` with Adam and trains it on images.
+
+    Always adds an :class:`EpochLogger` and a :class:`NonFiniteLossGuard`; with
+    ``backup_dir``, a :class:`keras.callbacks.BackupAndRestore` lets a killed run
+    resume from its last completed epoch (the backup is deleted once training
+    completes).
+
+    Args:
+        model: The VAE to train, in place.
+        train_images: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
+        val_images: Validation images of the same shape, or ``None``.
+        epochs: Total number of epochs, including any already completed in a
+            backup being resumed.
+        batch_size: Images per step.
+        learning_rate: Adam's learning rate.
+        seed: Seeds Python, NumPy, TensorFlow and Keras, and the shuffling.
+        callbacks: Extra callbacks, e.g. MLflow's, run after the built-in ones.
+        backup_dir: Directory for the resumable backup, used by this run only.
+        steps_per_execution: Steps run per compiled call; larger values cut
+            per-step overhead, but the NaN guard then sees every n-th step.
+        jit_compile: Passed to :meth:`keras.Model.compile`; ``"auto"`` uses XLA
+            on a GPU and not on a CPU-only machine.
+
+    Returns:
+        The history: ``loss``, ``reconstruction_loss``, ``kl_loss`` (and the
+        ``val_`` twins with validation images), one float per epoch run now.
+
+    Raises:
+        NonFiniteLossError: If the training loss becomes NaN or infinite.
+    """
+    keras.utils.set_random_seed(seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
+    built_in: list[keras.callbacks.Callback] = [
+        NonFiniteLossGuard(),
+        EpochLogger(len(train_images)),
+    ]
+    if backup_dir is not None:
+        _log_resumption(Path(backup_dir), epochs)
+        built_in.append(
+            keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True)
+        )
+    history = model.fit(
+        make_dataset(train_images, batch_size, shuffle=True, seed=seed),
+        validation_data=(
+            None
+            if val_images is None
+            else make_dataset(val_images, batch_size, shuffle=False)
+        ),
+        epochs=epochs,
+        # The dataset reshuffles itself; Keras warns if asked to shuffle it.
+        shuffle=False,
+        callbacks=[*built_in, *callbacks],
+        verbose=0,
+    )
+    return {
+        name: [float(value) for value in values]
+        for name, values in history.history.items()
+    }
+
+
+def _log_resumption(backup_dir: Path, epochs: int) -> None:
+    """Logs where a run will resume when ``backup_dir`` holds a backup."""
+    try:
+        metadata = json.loads((backup_dir / _BACKUP_METADATA).read_text())
+        completed = int(metadata["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    logger.info(
+        "resuming from epoch %d/%d: %d epoch(s) already completed, backup in %s",
+        completed + 1,
+        epochs,
+        completed,
+        backup_dir,
+    )

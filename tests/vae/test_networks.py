@@ -1,0 +1,125 @@
+"""Tests of the encoder, decoder and sampling layer on tiny shapes."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from image_vae.vae.networks import (
+    Sampling,
+    build_decoder,
+    build_encoder,
+    check_input_shape,
+)
+
+
+@pytest.mark.parametrize(
+    ("shape", "filters", "latent_dim"),
+    [((8, 8, 1), (4, 8), 2), ((16, 16, 3), (4, 8, 8), 16), ((16, 8, 1), (4,), 1)],
+)
+def test_encoder_and_decoder_shapes_round_trip(shape, filters, latent_dim):
+    encoder = build_encoder(shape, filters, latent_dim)
+    decoder = build_decoder(shape, filters, latent_dim)
+    x = np.random.default_rng(0).random((5, *shape)).astype("float32")
+
+    z_mean, z_log_var = encoder(x)
+    logits = decoder(z_mean)
+
+    assert tuple(z_mean.shape) == (5, latent_dim)
+    assert tuple(z_log_var.shape) == (5, latent_dim)
+    assert tuple(logits.shape) == (5, *shape)
+
+
+def test_encoder_halves_the_side_once_per_filter():
+    encoder = build_encoder((16, 16, 1), (4, 8), 2)
+
+    conv_shapes = [
+        layer.output.shape[1:] for layer in encoder.layers if "conv" in layer.name
+    ]
+
+    assert conv_shapes == [(8, 8, 4), (4, 4, 8)]
+
+
+def test_side_not_divisible_says_which_padding_fixes_it():
+    with pytest.raises(ValueError, match="Received") as error:
+        check_input_shape((28, 28, 1), 3)
+
+    message = str(error.value)
+    assert message.startswith(
+        "image side 28 is not divisible by 2^3 = 8 (3 conv layers); "
+        "pad by 2 on each side to get 32"
+    )
+    assert message.endswith("Received: input_shape=(28, 28, 1)")
+
+
+def test_odd_padding_is_split_between_the_two_sides():
+    with pytest.raises(ValueError, match="pad by 1 and 2 on the two sides to get 32"):
+        check_input_shape((29, 32, 1), 3)
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (1, 28, 28, 1), (28, 28.0, 1), None])
+def test_shape_that_is_not_height_width_channels_is_rejected(shape):
+    with pytest.raises(ValueError, match=r"\(height, width, channels\).*Received"):
+        check_input_shape(shape, 2)
+
+
+def test_check_input_shape_accepts_numpy_ints():
+    assert check_input_shape(np.array([16, 16, 1]), 4) == (16, 16, 1)
+
+
+def test_builders_reject_bad_filters_and_latent_dim():
+    with pytest.raises(ValueError, match=r"filters.*Received: filters=\(\)"):
+        build_encoder((8, 8, 1), (), 2)
+    with pytest.raises(ValueError, match="Received: latent_dim=0"):
+        build_decoder((8, 8, 1), (4,), 0)
+
+
+def test_sampling_has_the_posterior_mean_and_variance():
+    n = 20_000
+    mean = np.array([1.5, -2.0, 0.0], dtype="float32")
+    log_var = np.log(np.array([0.25, 4.0, 1.0], dtype="float32"))
+    z_mean = np.tile(mean, (n, 1))
+    z_log_var = np.tile(log_var, (n, 1))
+
+    z = keras.ops.convert_to_numpy(Sampling(seed=1)(z_mean, z_log_var))
+
+    assert z.shape == (n, 3)
+    # Standard errors of the mean are sd/sqrt(n) ≤ 0.015; of the variance,
+    # var·sqrt(2/n) ≤ 0.04: these bounds are ~5 standard errors.
+    np.testing.assert_allclose(z.mean(axis=0), mean, atol=0.07)
+    np.testing.assert_allclose(z.var(axis=0), np.exp(log_var), rtol=0.05)
+
+
+def test_sampling_is_seedable_and_draws_fresh_noise_each_call():
+    z_mean = np.zeros((4, 2), dtype="float32")
+    first, second = Sampling(seed=3), Sampling(seed=3)
+
+    a = keras.ops.convert_to_numpy(first(z_mean, z_mean))
+    b = keras.ops.convert_to_numpy(second(z_mean, z_mean))
+    c = keras.ops.convert_to_numpy(first(z_mean, z_mean))
+
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_gradients_reach_mean_and_log_variance_through_sampling():
+    z_mean = tf.Variable(np.full((8, 2), 0.5, dtype="float32"))
+    z_log_var = tf.Variable(np.full((8, 2), -1.0, dtype="float32"))
+
+    with tf.GradientTape() as tape:
+        z = Sampling(seed=0)(z_mean, z_log_var)
+        objective = tf.reduce_sum(tf.square(z))
+    grad_mean, grad_log_var = tape.gradient(objective, [z_mean, z_log_var])
+
+    assert grad_mean is not None and grad_log_var is not None
+    assert np.all(np.abs(grad_mean.numpy()) > 0)
+    assert np.all(np.abs(grad_log_var.numpy()) > 0)
+
+
+def test_sampling_config_round_trips():
+    layer = Sampling(seed=7, name="sampler")
+
+    restored = Sampling.from_config(layer.get_config())
+
+    assert restored.seed == 7
+    assert restored.name == "sampler"

@@ -1,0 +1,132 @@
+"""Tests of the input pipeline, the callbacks and fit_vae on tiny data."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+
+from image_vae.vae.model import VAE
+from image_vae.vae.training import NonFiniteLossError, fit_vae, make_dataset
+
+SHAPE = (16, 16, 1)
+METRICS = ("loss", "reconstruction_loss", "kl_loss")
+
+
+def _strokes(n: int = 200, seed: int = 0) -> np.ndarray:
+    """16×16 images of one bright horizontal or vertical bar each."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, *SHAPE), dtype="float32")
+    for image, vertical, where in zip(
+        images, rng.integers(0, 2, n), rng.integers(2, 14, n), strict=True
+    ):
+        if vertical:
+            image[2:14, where - 1 : where + 1] = 1.0
+        else:
+            image[where - 1 : where + 1, 2:14] = 1.0
+    return images
+
+
+def _model(latent_dim: int = 2) -> VAE:
+    keras.utils.set_random_seed(0)
+    return VAE(SHAPE, latent_dim, filters=(8, 16), seed=0)
+
+
+def _fit(model, images, **kwargs):
+    settings = {"epochs": 3, "batch_size": 32, "learning_rate": 3e-3, "seed": 0}
+    return fit_vae(model, images[:160], images[160:], **{**settings, **kwargs})
+
+
+def test_make_dataset_batches_every_image_once_in_a_seeded_order():
+    images = np.arange(10, dtype="float32").reshape(10, 1, 1, 1)
+
+    def epoch(dataset):
+        return [batch.numpy().ravel().tolist() for batch in dataset]
+
+    shuffled = make_dataset(images, batch_size=4, shuffle=True, seed=1)
+    first, second = epoch(shuffled), epoch(shuffled)
+    same_seed = epoch(make_dataset(images, batch_size=4, shuffle=True, seed=1))
+    ordered = epoch(make_dataset(images, batch_size=4, shuffle=False))
+
+    assert [len(batch) for batch in first] == [4, 4, 2]
+    assert sorted(value for batch in first for value in batch) == list(range(10))
+    assert first != second  # reshuffled every epoch
+    assert same_seed == first
+    assert ordered == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_make_dataset_rejects_images_without_a_channel_axis():
+    with pytest.raises(ValueError, match=r"Received: images.shape=\(5, 4, 4\)"):
+        make_dataset(np.zeros((5, 4, 4)), batch_size=2)
+
+
+@pytest.mark.parametrize("latent_dim", [2, 16])
+def test_training_lowers_the_loss_and_reports_every_metric(latent_dim, caplog):
+    caplog.set_level(logging.INFO, logger="image_vae.vae.training")
+
+    history = _fit(_model(latent_dim), _strokes(), epochs=4)
+
+    assert set(history) == {*METRICS, *(f"val_{name}" for name in METRICS)}
+    assert all(len(values) == 4 for values in history.values())
+    assert history["loss"][-1] < 0.9 * history["loss"][0]
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    epoch_lines = [
+        r.getMessage() for r in caplog.records if r.name == "image_vae.vae.training"
+    ]
+    assert len(epoch_lines) == 4
+    assert epoch_lines[0].startswith("epoch 1/4 loss=")
+    assert "val_kl_loss=" in epoch_lines[-1] and "images/s" in epoch_lines[-1]
+
+
+def test_same_seed_gives_the_same_history():
+    images = _strokes(200, seed=1)
+
+    first = _fit(_model(), images, epochs=2)
+    second = _fit(_model(), images, epochs=2)
+
+    for name in METRICS:
+        np.testing.assert_allclose(first[name], second[name], rtol=1e-5)
+
+
+def test_absurd_learning_rate_raises_with_epoch_and_batch():
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1/3, at batch \d+") as error:
+        _fit(_model(), _strokes(), learning_rate=1e10)
+
+    assert "lower learning rate" in str(error.value)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Stands for a killed process: fails right after epoch ``after`` ends."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after:
+            raise RuntimeError("killed")
+
+
+def test_backup_resumes_from_the_last_completed_epoch(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="image_vae.vae.training")
+    backup_dir = tmp_path / "backup"
+    images = _strokes()
+
+    with pytest.raises(RuntimeError, match="killed"):
+        _fit(
+            _model(), images, epochs=4, backup_dir=backup_dir, callbacks=[_Interrupt(2)]
+        )
+    assert (backup_dir / "training_metadata.json").exists()
+    untrained = _model()
+    fresh_loss = untrained.evaluate_elbo(images)["loss"]
+
+    history = _fit(untrained, images, epochs=4, backup_dir=backup_dir)
+
+    assert all(len(values) == 2 for values in history.values())
+    # The restored weights were trained for two epochs already; a fresh model
+    # would start near fresh_loss.
+    assert history["loss"][0] < 0.95 * fresh_loss
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("resuming from epoch 3/4") for m in messages)
+    assert any(m.startswith("epoch 4/4 ") for m in messages)
+    assert not backup_dir.exists()  # deleted once training completed
