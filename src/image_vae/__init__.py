@@ -1,4 +1,3 @@
-"""image-vae
-"""
+"""image-vae"""
 
 __version__ = "0.1"

@@ -14,8 +14,8 @@ import warnings
 from typing import Any
 
 import click
-from kedro.framework.cli.project import run as kedro_run
 from kedro import KedroDeprecationWarning
+from kedro.framework.cli.project import run as kedro_run
 
 from image_vae.errors import find_user_error
 
@@ -25,7 +25,9 @@ class _UserErrorsAsOneLine(click.Command):
         # `--pipeline=X` is what this project documents; Kedro 1.7 prefers
         # `--pipelines` and would warn on every run.
         warnings.filterwarnings(
-            "ignore", message="Option '--pipeline' is deprecated", category=KedroDeprecationWarning
+            "ignore",
+            message="Option '--pipeline' is deprecated",
+            category=KedroDeprecationWarning,
         )
         try:
             return super().invoke(ctx)

@@ -116,20 +116,30 @@ def _format(error: dict[str, Any]) -> str:
     return f"{name}: got {error['input']!r}; {_allowed(error)}"
 
 
-def _cross_checks(params: ProjectParams, sizes: dict[str, tuple[int, ...]]) -> list[str]:
+def _cross_checks(
+    params: ProjectParams, sizes: dict[str, tuple[int, ...]]
+) -> list[str]:
     problems = []
-    data, training, evaluation = params.data_processing, params.training, params.evaluation
+    data, training, evaluation = (
+        params.data_processing,
+        params.training,
+        params.evaluation,
+    )
     if data and training and "train" in sizes:
-        side = sizes["train"][1] + 2 * data.pad
-        factor = 2 ** len(training.filters)
+        raw_side = sizes["train"][1]
+        side, n_conv = raw_side + 2 * data.pad, len(training.filters)
+        factor = 2**n_conv
         if side % factor:
-            fix = (-sizes["train"][1]) % factor
+            fix = (-raw_side) % factor
+            allowed = (
+                f"a pad that makes it divisible, e.g. {fix // 2}"
+                if fix % 2 == 0
+                else "another pad or number of training.filters"
+            )
             problems.append(
-                f"data_processing.pad: got {data.pad}; image side {sizes['train'][1]} + "
-                f"2·{data.pad} = {side} is not divisible by 2^{len(training.filters)} = "
-                f"{factor} ({len(training.filters)} conv layers in training.filters); "
-                + (f"allowed: a pad that makes it divisible, e.g. {fix // 2}" if fix % 2 == 0
-                   else "allowed: change training.filters' length or the pad")
+                f"data_processing.pad: got {data.pad}; image side {raw_side} + "
+                f"2·{data.pad} = {side} is not divisible by 2^{n_conv} = {factor} "
+                f"({n_conv} conv layers in training.filters); allowed: {allowed}"
             )
     if data:
         for split in ("train", "test"):

@@ -14,7 +14,7 @@ import_tensorflow_quietly()
 # Figures are rendered off-screen: configuration, not a `matplotlib.use` in nodes.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import image_vae.vae  # noqa: E402, F401  registers the Keras classes before models load
+import image_vae.vae  # noqa: E402  registers the Keras classes before models load
 from image_vae.hooks import ParameterValidationHooks  # noqa: E402
 
 HOOKS = (ParameterValidationHooks(),)

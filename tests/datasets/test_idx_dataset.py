@@ -1,8 +1,8 @@
 """IDX reading, fetching and every raw-data error, on small synthetic files."""
 
 import gzip
-import re
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,10 @@ def test_truncated_payload_reports_header_and_actual_size(tmp_path):
     path = tmp_path / "short.gz"
     path.write_bytes(gzip.compress(encode_idx(IMAGES)[:-5]))
     message = _load_error(IDXDataset(filepath=str(path)))
-    assert "short.gz: truncated payload: header says 3×4×4 = 48 bytes, file holds 43" in message
+    assert (
+        "short.gz: truncated payload: header says 3×4×4 = 48 bytes, file holds 43"
+        in message
+    )
 
 
 def test_truncated_gzip_stream_is_reported_with_path(tmp_path):

@@ -67,7 +67,7 @@ def test_check_input_shape_accepts_numpy_ints():
     assert check_input_shape(np.array([16, 16, 1]), 4) == (16, 16, 1)
 
 
-def test_builders_reject_bad_filters_and_latent_dim():
+def test_builders_reject_empty_filters_and_zero_dimensions():
     with pytest.raises(ValueError, match=r"filters.*Received: filters=\(\)"):
         build_encoder((8, 8, 1), (), 2)
     with pytest.raises(ValueError, match="Received: latent_dim=0"):

@@ -16,7 +16,7 @@ from image_vae.datasets.idx_dataset import IDXDataset
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Ensures the raw data of the project at ``--project`` (default: cwd) is present."""
+    """Ensures the raw data of the project at ``--project`` (default: cwd) exists."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=Path.cwd())
     parser.add_argument("--env", default=None)
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     with KedroSession.create(project_path=args.project, env=args.env) as session:
         catalog = session.load_context().catalog
         try:
-            for name in catalog.keys():
+            for name in catalog:
                 dataset = catalog.get(name)
                 if isinstance(dataset, IDXDataset):
                     dataset.ensure_present()

@@ -55,11 +55,15 @@ def parse_idx(content: bytes, source: str = "<bytes>") -> np.ndarray:
             header announces.
     """
     if len(content) < 8:
-        raise RawDataError(f"{source}: file too short for an IDX header ({len(content)} bytes)")
+        raise RawDataError(
+            f"{source}: file too short for an IDX header ({len(content)} bytes)"
+        )
     magic = int.from_bytes(content[:4], "big")
     if magic not in KNOWN_MAGICS:
         allowed = ", ".join(f"{m} ({kind})" for m, kind in KNOWN_MAGICS.items())
-        raise RawDataError(f"{source}: wrong magic number {magic}, expected one of {allowed}")
+        raise RawDataError(
+            f"{source}: wrong magic number {magic}, expected one of {allowed}"
+        )
     ndim = content[3]
     header_len = 4 + 4 * ndim
     if len(content) < header_len:
@@ -99,7 +103,7 @@ def sha256_of_content(raw: bytes) -> str:
 
 
 def verify_sha256(raw: bytes, expected: str | None, source: str) -> None:
-    """Raises ``RawDataError`` when ``expected`` is set and the content does not match."""
+    """Raises ``RawDataError`` when ``expected`` is set and the content differs."""
     if expected is None:
         return
     actual = sha256_of_content(raw)
@@ -113,7 +117,7 @@ def verify_sha256(raw: bytes, expected: str | None, source: str) -> None:
 def _read_source(source: str, timeout: float) -> bytes:
     if "://" in source and not source.startswith("file://"):
         logger.info("Downloading %s", source)
-        with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(source, timeout=timeout) as response:
             return response.read()
     return Path(source.removeprefix("file://")).read_bytes()
 
@@ -159,7 +163,9 @@ def obtain_verified(
 def write_atomically(path: Path, raw: bytes) -> None:
     """Writes ``raw`` to a temp file beside ``path`` and renames it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+    )
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(raw)

@@ -106,7 +106,8 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         if len(header) < 4 or header[3] > 3 or len(header) < 4 + 4 * header[3]:
             return None
         return tuple(
-            int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(header[3])
+            int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big")
+            for i in range(header[3])
         )
 
     def ensure_present(self) -> None:

@@ -43,7 +43,9 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         fs_args = deepcopy(fs_args) or {}
         if protocol == "file":
             fs_args.setdefault("auto_mkdir", True)
-        self._fs = fsspec.filesystem(protocol, **(deepcopy(credentials) or {}), **fs_args)
+        self._fs = fsspec.filesystem(
+            protocol, **(deepcopy(credentials) or {}), **fs_args
+        )
         self.metadata = metadata
         super().__init__(
             filepath=PurePosixPath(path),

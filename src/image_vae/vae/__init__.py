@@ -4,7 +4,8 @@ A notebook can use it on its own::
 
     from image_vae.vae import VAE, fit_vae
     model = VAE(input_shape=(32, 32, 1), latent_dim=2)
-    fit_vae(model, x_train, x_test, epochs=20, batch_size=100, learning_rate=1e-3, seed=42)
+    fit_vae(model, x_train, x_test, epochs=20, batch_size=100,
+            learning_rate=1e-3, seed=42)
     z_mean, z_log_var = model.encode(x_test)
 
 Importing it registers the custom Keras classes, so ``keras.saving.load_model``
@@ -21,7 +22,12 @@ from image_vae.vae.latent import (
 )
 from image_vae.vae.losses import kl_divergence, reconstruction_loss
 from image_vae.vae.model import VAE
-from image_vae.vae.networks import Sampling, build_decoder, build_encoder, check_input_shape
+from image_vae.vae.networks import (
+    Sampling,
+    build_decoder,
+    build_encoder,
+    check_input_shape,
+)
 from image_vae.vae.preprocessing import preprocess_images
 from image_vae.vae.training import NonFiniteLossError, fit_vae, make_dataset
 

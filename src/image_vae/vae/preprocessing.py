@@ -21,12 +21,17 @@ def preprocess_images(images: np.ndarray, pad: int = 2) -> np.ndarray:
         images = images[..., np.newaxis]
     if images.ndim != 4:
         raise ValueError(
-            f"expected images of shape (N, H, W) or (N, H, W, C), received {images.shape}"
+            "expected images of shape (N, H, W) or (N, H, W, C), "
+            f"received {images.shape}"
         )
     scale = 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0
     out = np.zeros(
-        (images.shape[0], images.shape[1] + 2 * pad, images.shape[2] + 2 * pad,
-         images.shape[3]),
+        (
+            images.shape[0],
+            images.shape[1] + 2 * pad,
+            images.shape[2] + 2 * pad,
+            images.shape[3],
+        ),
         dtype=np.float32,
     )
     out[:, pad : pad + images.shape[1], pad : pad + images.shape[2], :] = images / scale

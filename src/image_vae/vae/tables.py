@@ -27,7 +27,8 @@ def latent_frame(
     d = z_mean.shape[1]
     frame = pd.DataFrame(
         np.concatenate([z_mean, z_log_var], axis=1).astype(np.float32),
-        columns=[f"z_mean_{j}" for j in range(d)] + [f"z_log_var_{j}" for j in range(d)],
+        columns=[f"z_mean_{j}" for j in range(d)]
+        + [f"z_log_var_{j}" for j in range(d)],
     )
     labels = np.asarray(labels, dtype=np.int64)
     frame["label"] = labels

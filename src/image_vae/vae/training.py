@@ -14,16 +14,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from image_vae.errors import UserFacingError
 from image_vae.vae.model import VAE
 
 logger = logging.getLogger(__name__)
 
 # Written by keras.callbacks.BackupAndRestore; read only to log a resumption.
 _BACKUP_METADATA = "training_metadata.json"
+# Our own file beside Keras' backup: the per-epoch history of completed epochs, so
+# a resumed run returns the whole history, not just the epochs run after resuming.
+_HISTORY_FILE = "history.json"
 _METRIC_ORDER = ("loss", "reconstruction_loss", "kl_loss")
 
 
-class NonFiniteLossError(ValueError):
+class NonFiniteLossError(UserFacingError):
     """Raised when the training loss becomes NaN or infinite."""
 
 
@@ -200,11 +204,15 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         NonFiniteLossGuard(),
         EpochLogger(len(train_images)),
     ]
+    previous: dict[str, list[float]] = {}
     if backup_dir is not None:
-        _log_resumption(Path(backup_dir), epochs)
-        built_in.append(
-            keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True)
-        )
+        backup_dir = Path(backup_dir)
+        _log_resumption(backup_dir, epochs)
+        previous = completed_history(backup_dir)
+        built_in += [
+            HistoryBackup(backup_dir / _HISTORY_FILE, previous),
+            keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True),
+        ]
     history = model.fit(
         make_dataset(train_images, batch_size, shuffle=True, seed=seed),
         validation_data=(
@@ -219,9 +227,47 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         verbose=0,
     )
     return {
-        name: [float(value) for value in values]
+        name: previous.get(name, []) + [float(value) for value in values]
         for name, values in history.history.items()
     }
+
+
+class HistoryBackup(keras.callbacks.Callback):
+    """Writes the history of completed epochs to ``path`` after every epoch.
+
+    It must run before ``BackupAndRestore`` in the callback list, so the file
+    never lags the checkpoint; a resumed run trims it to the checkpoint's epoch.
+
+    Args:
+        path: JSON file to write.
+        previous: History of the epochs completed before this ``fit``.
+    """
+
+    def __init__(self, path: Path, previous: dict[str, list[float]]) -> None:
+        super().__init__()
+        self.path = path
+        self.history = {name: list(values) for name, values in previous.items()}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.history))
+        tmp.replace(self.path)
+
+
+def completed_history(backup_dir: Path) -> dict[str, list[float]]:
+    """The history of the epochs a backup in ``backup_dir`` has completed."""
+    try:
+        completed = int(
+            json.loads((backup_dir / _BACKUP_METADATA).read_text())["epoch"]
+        )
+        history = json.loads((backup_dir / _HISTORY_FILE).read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    # Keras' metadata counts the completed epochs.
+    return {name: values[:completed] for name, values in history.items()}
 
 
 def _log_resumption(backup_dir: Path, epochs: int) -> None:

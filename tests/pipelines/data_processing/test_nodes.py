@@ -35,9 +35,10 @@ def test_subset_keeps_the_first_samples():
 
 def test_image_label_count_mismatch_names_both_entries():
     images_raw, labels_raw = _raw()
-    with pytest.raises(RawDataError, match=(
-        "train_images_raw has 5 images but train_labels_raw has 4 labels"
-    )):
+    with pytest.raises(
+        RawDataError,
+        match=("train_images_raw has 5 images but train_labels_raw has 4 labels"),
+    ):
         prepare_split(images_raw, labels_raw[:4], 2, None, split="train")
 
 

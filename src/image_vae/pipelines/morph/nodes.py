@@ -64,7 +64,9 @@ def walk_toward_class(direction: dict, params: dict[str, Any]) -> pd.DataFrame:
     """
     unit = np.asarray(direction["direction"], dtype=np.float32)
     start = np.random.default_rng(params["seed"]).standard_normal(unit.shape)
-    points = morph_path(start.astype(np.float32), unit, params["length"], params["steps"])
+    points = morph_path(
+        start.astype(np.float32), unit, params["length"], params["steps"]
+    )
     frame = pd.DataFrame(points, columns=[f"z_{j}" for j in range(points.shape[1])])
     frame.insert(0, "distance", np.linspace(0.0, params["length"], params["steps"]))
     frame.insert(0, "step", np.arange(params["steps"]))

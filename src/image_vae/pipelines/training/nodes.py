@@ -23,10 +23,14 @@ def checkpoint_path(params: TrainingParams, train_images: np.ndarray) -> Path:
     hyperparameters or data starts afresh instead of resuming a different model.
     """
     fingerprint = hashlib.sha256(
-        json.dumps(params.model_dump(exclude={"checkpoint_dir"}), sort_keys=True).encode()
+        json.dumps(
+            params.model_dump(exclude={"checkpoint_dir"}), sort_keys=True
+        ).encode()
     )
     fingerprint.update(str(train_images.shape).encode())
-    fingerprint.update(np.ascontiguousarray(train_images[:: max(1, len(train_images) // 256)]))
+    fingerprint.update(
+        np.ascontiguousarray(train_images[:: max(1, len(train_images) // 256)])
+    )
     return Path(params.checkpoint_dir) / fingerprint.hexdigest()[:16]
 
 
@@ -62,6 +66,7 @@ def train_model(
         The trained model and its history, one row per epoch.
     """
     config = TrainingParams.model_validate(params)
+    keras.utils.set_random_seed(config.seed)  # initial weights are seeded too
     model = VAE(
         input_shape=train_images.shape[1:],
         latent_dim=config.latent_dim,
