@@ -1,9 +1,10 @@
-"""Shared fixtures: a throw-away copy of the project for real Kedro sessions."""
+"""Shared fixtures: throw-away copies of the project for real Kedro sessions."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,24 +17,36 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RAW_DIR = PROJECT_ROOT / "data" / "01_raw" / "fashion-mnist"
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's config with its own data/ and MLflow store.
+def copy_project(root: Path) -> Path:
+    """Copies the project's config to ``root`` with its own data/ and no conf/local.
 
     The raw Fashion-MNIST folder is shared (symlinked) so it is fetched once; every
     other output lands in the copy, never in the developer's data/ or mlflow.db.
     """
-    copy = tmp_path / "project"
-    copy.mkdir()
+    root.mkdir(parents=True)
     for item in ("pyproject.toml", ".telemetry"):
-        shutil.copy(PROJECT_ROOT / item, copy / item)
+        shutil.copy(PROJECT_ROOT / item, root / item)
     shutil.copytree(
-        PROJECT_ROOT / "conf", copy / "conf", ignore=shutil.ignore_patterns("local")
+        PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local")
     )
-    (copy / "conf" / "local").mkdir()
+    (root / "conf" / "local").mkdir()
+    (root / "src").mkdir()  # Kedro wants one; the package itself is installed
     RAW_DIR.mkdir(parents=True, exist_ok=True)
-    (copy / "data" / "01_raw").mkdir(parents=True)
-    (copy / "data" / "01_raw" / "fashion-mnist").symlink_to(RAW_DIR)
+    (root / "data" / "01_raw").mkdir(parents=True)
+    (root / "data" / "01_raw" / "fashion-mnist").symlink_to(RAW_DIR)
+    return root
+
+
+@pytest.fixture(scope="session")
+def project_factory() -> Callable[[Path], Path]:
+    """``copy_project``, for fixtures of wider scope than ``project_copy``."""
+    return copy_project
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project copy, the working directory, with its own SQLite MLflow store."""
+    copy = copy_project(tmp_path / "project")
     monkeypatch.chdir(copy)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{copy / 'mlflow.db'}")
     return copy

@@ -15,9 +15,9 @@ import_tensorflow_quietly()
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import image_vae.vae  # noqa: E402  registers the Keras classes before models load
-from image_vae.hooks import ParameterValidationHooks  # noqa: E402
+from image_vae.hooks import ParameterValidationHooks, RunTagsHooks  # noqa: E402
 
-HOOKS = (ParameterValidationHooks(),)
+HOOKS = (ParameterValidationHooks(), RunTagsHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

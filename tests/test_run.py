@@ -1,0 +1,185 @@
+"""End to end: the real `kedro run` CLI on a slice of the real Fashion-MNIST.
+
+One smoke project is trained once per module (2 epochs, so metric histories have
+more than one point) and inspected by several tests; each run is a real
+subprocess with its own MLflow store in the project copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+FIGURES = (
+    "training_history",
+    "reconstructions",
+    "latent_scatter",
+    "prior_samples",
+    "latent_manifold",
+    "latent_path",
+)
+LOSSES = ("loss", "reconstruction_loss", "kl_loss")
+
+
+def tracking_uri(project: Path) -> str:
+    return f"sqlite:///{project / 'mlflow.db'}"
+
+
+def kedro(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs the real ``kedro`` CLI in ``project``; output captured as text."""
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri(project),
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "kedro"), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"kedro {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def runs(project: Path) -> list[mlflow.entities.Run]:
+    client = mlflow.MlflowClient(tracking_uri(project))
+    experiment = client.get_experiment_by_name("image_vae")
+    return client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
+
+
+def model_versions(project: Path) -> list[str]:
+    return sorted(p.name for p in (project / "data/06_models/vae_model.keras").iterdir())
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory, project_factory) -> Path:
+    """A project after `kedro run --env smoke` (2 epochs) then the morph pipeline."""
+    project = project_factory(tmp_path_factory.mktemp("smoke") / "project")
+    kedro(project, "run", "--env", "smoke", "--params", "training.epochs=2")
+    kedro(project, "run", "--env", "smoke", "--pipeline=morph")
+    return project
+
+
+def test_every_dataset_and_figure_is_written(smoke):
+    images = np.load(smoke / "data/05_model_input/train_images.npy")
+    assert images.shape == (2000, 32, 32, 1) and images.dtype == np.float32
+    assert np.load(smoke / "data/05_model_input/test_images.npy").shape[0] == 500
+
+    history = pd.read_csv(smoke / "data/07_model_output/training_history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    assert {*LOSSES, *(f"val_{n}" for n in LOSSES)} <= set(history.columns)
+
+    latent = pd.read_parquet(smoke / "data/07_model_output/latent_test.parquet")
+    assert {"z_mean_0", "z_mean_1", "z_log_var_1", "label", "label_name"} <= set(
+        latent.columns
+    )
+    assert len(latent) == 500 and "Trouser" in set(latent["label_name"])
+
+    metrics = json.loads((smoke / "data/08_reporting/test_metrics.json").read_text())
+    assert metrics["negative_elbo"] == pytest.approx(
+        metrics["reconstruction_loss"] + metrics["kl_loss"], rel=1e-4
+    )
+    assert 0 < metrics["mse_per_pixel"] < 1
+
+    for figure in (*FIGURES, "morph"):
+        png = smoke / "data/08_reporting" / f"{figure}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
+
+    direction = json.loads((smoke / "data/07_model_output/class_direction.json").read_text())
+    assert direction["target_class"] == "Trouser"
+    assert np.linalg.norm(direction["direction"]) == pytest.approx(1.0, abs=1e-5)
+    path = pd.read_parquet(smoke / "data/07_model_output/morph_path.parquet")
+    assert len(path) == 20
+
+
+def test_mlflow_run_records_params_live_metrics_figures_model_and_tags(smoke):
+    training_run, morph_run = runs(smoke)
+    client = mlflow.MlflowClient(tracking_uri(smoke))
+    params = training_run.data.params
+    assert params["training.beta"] == "1.0"
+    assert params["training.latent_dim"] == "2"
+    assert params["training.epochs"] == "2"
+    assert params["training.filters"] == "[32, 64, 128]"
+    assert params["data_processing.subset.train"] == "2000"
+    assert params["evaluation.latent_path.steps"] == "20"
+
+    for name in (*LOSSES, *(f"val_{n}" for n in LOSSES)):
+        history = client.get_metric_history(training_run.info.run_id, name)
+        assert [m.step for m in history] == [0, 1], name
+    assert "test.negative_elbo" in training_run.data.metrics
+
+    figures = {a.path for a in client.list_artifacts(training_run.info.run_id, "figures")}
+    assert figures == {f"figures/{name}.png" for name in FIGURES}
+
+    tags = training_run.data.tags
+    assert tags["pipeline"] == "__default__" and tags["kedro_env"] == "smoke"
+    assert len(tags.get("git_commit", "x" * 40)) == 40
+    assert tags["vae_model_version"] == model_versions(smoke)[-1]
+
+    assert morph_run.data.tags["pipeline"] == "morph"
+    assert morph_run.data.tags["model_run_id"] == training_run.info.run_id
+    assert morph_run.data.params["morph.target_class"] == "Trouser"
+    morph_figures = client.list_artifacts(morph_run.info.run_id, "figures")
+    assert [a.path for a in morph_figures] == ["figures/morph.png"]
+
+
+def test_mlflow_model_loads_in_a_fresh_process_and_matches_the_saved_model(smoke):
+    training_run = runs(smoke)[0]
+    (model_id,) = [m.model_id for m in training_run.outputs.model_outputs]
+    saved = smoke / "data/06_models/vae_model.keras" / model_versions(smoke)[-1]
+    script = textwrap.dedent(
+        f"""
+        import sys, mlflow, numpy as np, keras
+        import image_vae.vae
+        x = np.load("{smoke}/data/05_model_input/test_images.npy")[:8]
+        saved = keras.saving.load_model("{saved}/vae_model.keras")
+        pyfunc = mlflow.pyfunc.load_model("models:/{model_id}")
+        native = mlflow.tensorflow.load_model("models:/{model_id}")
+        np.testing.assert_allclose(pyfunc.predict(x), saved.predict(x, verbose=0),
+                                   atol=1e-6)
+        for a, b in zip(native.encode(x), saved.encode(x)):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+        print("MATCH")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(smoke)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "MATCH" in result.stdout, result.stderr[-3000:]
+
+
+def test_morph_reuses_the_saved_model_without_training(smoke):
+    before = model_versions(smoke)
+    result = kedro(smoke, "run", "--env", "smoke", "--pipeline=morph")
+    assert model_versions(smoke) == before
+    assert "train_vae_model" not in result.stdout + result.stderr
+
+
+def test_runs_with_different_beta_share_one_experiment(smoke):
+    kedro(smoke, "run", "--env", "smoke", "--params", "training.beta=4")
+    betas = sorted(
+        float(r.data.params["training.beta"])
+        for r in runs(smoke)
+        if r.data.tags.get("pipeline") == "__default__"
+    )
+    assert betas == [1.0, 4.0]
