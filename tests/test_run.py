@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests_support import kedro, model_versions, runs, tracking_uri
+
 pytestmark = pytest.mark.slow
 
 FIGURES = (
@@ -30,41 +32,6 @@ FIGURES = (
     "latent_path",
 )
 LOSSES = ("loss", "reconstruction_loss", "kl_loss")
-
-
-def tracking_uri(project: Path) -> str:
-    return f"sqlite:///{project / 'mlflow.db'}"
-
-
-def kedro(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs the real ``kedro`` CLI in ``project``; output captured as text."""
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking_uri(project),
-        "KEDRO_DISABLE_TELEMETRY": "true",
-        "COLUMNS": "200",
-    }
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "kedro"), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(f"kedro {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def runs(project: Path) -> list[mlflow.entities.Run]:
-    client = mlflow.MlflowClient(tracking_uri(project))
-    experiment = client.get_experiment_by_name("image_vae")
-    return client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
-
-
-def model_versions(project: Path) -> list[str]:
-    return sorted(p.name for p in (project / "data/06_models/vae_model.keras").iterdir())
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +68,9 @@ def test_every_dataset_and_figure_is_written(smoke):
         png = smoke / "data/08_reporting" / f"{figure}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
 
-    direction = json.loads((smoke / "data/07_model_output/class_direction.json").read_text())
+    direction = json.loads(
+        (smoke / "data/07_model_output/class_direction.json").read_text()
+    )
     assert direction["target_class"] == "Trouser"
     assert np.linalg.norm(direction["direction"]) == pytest.approx(1.0, abs=1e-5)
     path = pd.read_parquet(smoke / "data/07_model_output/morph_path.parquet")
@@ -124,7 +93,9 @@ def test_mlflow_run_records_params_live_metrics_figures_model_and_tags(smoke):
         assert [m.step for m in history] == [0, 1], name
     assert "test.negative_elbo" in training_run.data.metrics
 
-    figures = {a.path for a in client.list_artifacts(training_run.info.run_id, "figures")}
+    figures = {
+        a.path for a in client.list_artifacts(training_run.info.run_id, "figures")
+    }
     assert figures == {f"figures/{name}.png" for name in FIGURES}
 
     tags = training_run.data.tags
@@ -158,7 +129,7 @@ def test_mlflow_model_loads_in_a_fresh_process_and_matches_the_saved_model(smoke
         print("MATCH")
         """
     )
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: PLW1510  the caller checks the result
         [sys.executable, "-c", script],
         env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(smoke)},
         capture_output=True,

@@ -65,7 +65,14 @@ class ParameterValidationHooks:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
-        validate_parameters(catalog.load("parameters"), raw_image_shapes(catalog))
+        sections = {
+            name.removeprefix("params:").split(".")[0]
+            for name in pipeline.inputs()
+            if name.startswith("params:")
+        }
+        validate_parameters(
+            catalog.load("parameters"), raw_image_shapes(catalog), sections
+        )
         check_inputs_exist(pipeline, catalog)
 
 

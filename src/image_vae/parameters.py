@@ -117,14 +117,18 @@ def _format(error: dict[str, Any]) -> str:
 
 
 def _cross_checks(
-    params: ProjectParams, sizes: dict[str, tuple[int, ...]]
+    params: ProjectParams,
+    sizes: dict[str, tuple[int, ...]],
+    sections: set[str] | None,
 ) -> list[str]:
     problems = []
-    data, training, evaluation = (
-        params.data_processing,
-        params.training,
-        params.evaluation,
-    )
+
+    def used(name: str) -> Any:
+        # A check spanning sections applies only when the run uses them all.
+        return getattr(params, name) if sections is None or name in sections else None
+
+    data, training = used("data_processing"), used("training")
+    evaluation = used("evaluation")
     if data and training and "train" in sizes:
         raw_side = sizes["train"][1]
         side, n_conv = raw_side + 2 * data.pad, len(training.filters)
@@ -161,7 +165,9 @@ def _cross_checks(
 
 
 def validate_parameters(
-    raw: dict[str, Any], sizes: dict[str, tuple[int, ...]] | None = None
+    raw: dict[str, Any],
+    sizes: dict[str, tuple[int, ...]] | None = None,
+    sections: set[str] | None = None,
 ) -> ProjectParams:
     """Validates the whole parameter tree.
 
@@ -169,6 +175,9 @@ def validate_parameters(
         raw: The ``parameters`` dict Kedro loaded (after ``--params`` overrides).
         sizes: Raw data shapes by split (``{"train": (60000, 28, 28)}``) when known,
             for the checks that need them (subset size, padding).
+        sections: Top-level sections the run's nodes read; checks that span
+            sections skip the others (``None``: all). Every section is still
+            validated on its own, so a typo anywhere is an error.
 
     Returns:
         The typed parameters.
@@ -181,7 +190,7 @@ def validate_parameters(
     except ValidationError as error:
         lines = [_format(e) for e in error.errors(include_url=False)]
         raise ParameterError("; ".join(lines)) from None
-    problems = _cross_checks(params, sizes or {})
+    problems = _cross_checks(params, sizes or {}, sections)
     if problems:
         raise ParameterError("; ".join(problems))
     return params

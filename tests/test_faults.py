@@ -1,0 +1,233 @@
+"""Bad input, numerical faults and interruptions, through the real hook and CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from image_vae.parameters import ParameterError
+from tests_support import kedro, runs, tracking_uri
+
+pytestmark = pytest.mark.slow
+
+# (runtime params, the one line the user must see)
+BAD_PARAMETERS = [
+    ({"training": {"beta": -1}}, "training.beta: got -1; allowed: a number ≥ 0"),
+    (
+        {"training": {"latent_dim": 0}},
+        "training.latent_dim: got 0; allowed: a number > 0",
+    ),
+    ({"training": {"epochs": 0}}, "training.epochs: got 0; allowed: a number > 0"),
+    (
+        {"training": {"batch_size": 0}},
+        "training.batch_size: got 0; allowed: a number > 0",
+    ),
+    (
+        {"evaluation": {"latent_path": {"steps": 1}}},
+        "evaluation.latent_path.steps: got 1; allowed: a number ≥ 2",
+    ),
+    ({"morph": {"steps": 0}}, "morph.steps: got 0; allowed: a number ≥ 2"),
+    (
+        {"training": {"learning_rate": 0}},
+        "training.learning_rate: got 0; allowed: a number > 0",
+    ),
+    (
+        {"training": {"reconstruction_loss": "l1"}},
+        "training.reconstruction_loss: got 'l1'; allowed: 'bce' or 'mse'",
+    ),
+    ({"training": {"filters": []}}, "training.filters: got []; allowed: at least 1"),
+    (
+        {"training": {"filters": [32, -64]}},
+        "training.filters.1: got -64; allowed: a number > 0",
+    ),
+    (
+        {"data_processing": {"pad": -1}},
+        "data_processing.pad: got -1; allowed: a number ≥ 0",
+    ),
+    (
+        {"data_processing": {"pad": 1}},
+        "data_processing.pad: got 1; image side 28 + 2·1 = 30 is not divisible by 2^3",
+    ),
+    (
+        {"data_processing": {"subset": {"train": 70000}}},
+        "data_processing.subset.train: got 70000; allowed: at most 60000",
+    ),
+    (
+        {"evaluation": {"latent_path": {"start": [0.0, 1.0, 2.0]}}},
+        "evaluation.latent_path.start: got [0.0, 1.0, 2.0]; allowed: a list of 2",
+    ),
+    (
+        {"morph": {"target_class": "Trousers"}},
+        "morph.target_class: got 'Trousers'; allowed: ",
+    ),
+    ({"training": {"betta": 4}}, "training.betta: got 4; unknown parameter"),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    BAD_PARAMETERS,
+    ids=[m.split(":")[0] for _, m in BAD_PARAMETERS],
+)
+def test_bad_parameter_stops_the_run_before_any_node(project_copy, overrides, message):
+    bootstrap_project(project_copy)
+    with (
+        KedroSession.create(
+            project_path=project_copy, env="smoke", runtime_params=overrides
+        ) as session,
+        pytest.raises(ParameterError) as info,
+    ):
+        session.run()
+    text = str(info.value)
+    assert message in text
+    assert "\n" not in text
+    assert not (project_copy / "data" / "05_model_input" / "train_images.npy").exists()
+    assert not (project_copy / "mlflow.db").exists() or runs(project_copy) == []
+
+
+def test_cli_shows_one_line_and_no_traceback(project_copy):
+    result = kedro(
+        project_copy,
+        "run",
+        "--env",
+        "smoke",
+        "--params",
+        "training.beta=-1",
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: training.beta: got -1; allowed: a number ≥ 0.0"
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_morph_before_any_training_says_to_run_kedro_run_first(project_copy):
+    result = kedro(
+        project_copy, "run", "--env", "smoke", "--pipeline=morph", check=False
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "vae_model" in last
+    assert "run `kedro run` first" in last
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_nan_loss_fails_the_run_without_saving_a_model(project_copy):
+    kedro(project_copy, "run", "--env", "smoke", "--pipeline=data_processing")
+    result = kedro(
+        project_copy,
+        "run",
+        "--env",
+        "smoke",
+        "--params",
+        "training.learning_rate=1e10",
+        check=False,
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: Training loss became nan in epoch 1/1, at batch")
+    assert "lower learning rate" in last
+    assert not (project_copy / "data" / "06_models" / "vae_model.keras").exists()
+    training = [
+        r for r in runs(project_copy) if r.data.tags.get("pipeline") == "__default__"
+    ]
+    assert [r.info.status for r in training] == ["FAILED"]
+
+
+def test_morph_with_another_latent_dim_says_so(project_copy):
+    kedro(project_copy, "run", "--env", "smoke")
+    result = kedro(
+        project_copy,
+        "run",
+        "--env",
+        "smoke",
+        "--pipeline=morph",
+        "--params",
+        "training.latent_dim=3",
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: training.latent_dim: got 3, but the saved vae_model was trained with "
+        "latent_dim=2; run `kedro run --params training.latent_dim=3` to train one, "
+        "or drop the override"
+    )
+    assert [r.info.status for r in runs(project_copy)][-1] == "FAILED"
+
+
+def test_corrupt_raw_file_is_reported_with_its_path(tmp_path, project_factory):
+    project = project_factory(tmp_path / "project")
+    raw = project / "data" / "01_raw" / "fashion-mnist"
+    source = raw.resolve()
+    raw.unlink()
+    raw.mkdir()
+    for item in source.iterdir():
+        (raw / item.name).write_bytes(item.read_bytes())
+    labels = raw / "train-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes())[:-100]))
+    result = kedro(project, "run", "--pipeline=data_processing", check=False)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: {labels}: checksum mismatch")
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(project_copy):
+    kedro(project_copy, "run", "--env", "smoke", "--pipeline=data_processing")
+    command = [
+        "run",
+        "--env",
+        "smoke",
+        "--pipeline=training",
+        "--params",
+        "training.epochs=6",
+    ]
+    checkpoints = project_copy / "data" / "06_models" / "checkpoints"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(project_copy)}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "kedro"), *command],
+        cwd=project_copy,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            done = [
+                json.loads(p.read_text())["epoch"]
+                for p in checkpoints.glob("*/training_metadata.json")
+                if p.stat().st_size
+            ]
+            if done and done[0] >= 2:
+                break
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "training finished before the kill"
+
+    result = kedro(project_copy, *command)
+    output = result.stdout + result.stderr
+    assert "resuming from epoch" in output
+    history = pd.read_csv(
+        project_copy / "data" / "07_model_output" / "training_history.csv"
+    )
+    assert history["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert not any(checkpoints.iterdir()), "a completed run removes its checkpoint"
+    statuses = {r.info.status for r in runs(project_copy)}
+    assert "FINISHED" in statuses
+    _ = mlflow  # the killed run stays RUNNING: SIGKILL gives MLflow no chance

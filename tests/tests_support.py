@@ -1,0 +1,48 @@
+"""Helpers for tests that drive the real `kedro` CLI in a project copy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+
+def tracking_uri(project: Path) -> str:
+    return f"sqlite:///{project / 'mlflow.db'}"
+
+
+def kedro(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs the real ``kedro`` CLI in ``project``; output captured as text."""
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri(project),
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(  # noqa: PLW1510  the caller checks the result
+        [str(Path(sys.executable).parent / "kedro"), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"kedro {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def runs(project: Path) -> list[mlflow.entities.Run]:
+    client = mlflow.MlflowClient(tracking_uri(project))
+    experiment = client.get_experiment_by_name("image_vae")
+    return client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
+
+
+def model_versions(project: Path) -> list[str]:
+    return sorted(
+        p.name for p in (project / "data/06_models/vae_model.keras").iterdir()
+    )
