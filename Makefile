@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: run test setup setup-dev data bench lint viz clean-outputs
+.PHONY: run test setup setup-dev data bench lint viz mlflow-ui
 
 run: setup data
 	$(BIN)/kedro run
@@ -49,5 +49,10 @@ lint: setup-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# kedro-viz on http://127.0.0.1:4141 and the MLflow UI on http://127.0.0.1:5000.
+# PATH: `kedro mlflow ui` starts the `mlflow` executable it finds there.
 viz: setup
-	$(BIN)/kedro viz run --host 127.0.0.1
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/kedro viz run --host 127.0.0.1
+
+mlflow-ui: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/kedro mlflow ui
