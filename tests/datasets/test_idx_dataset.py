@@ -142,3 +142,63 @@ def test_numpy_dataset_round_trips_without_pickle(tmp_path):
     assert loaded.dtype == np.float32
     with pytest.raises(Exception, match="allow_pickle=False"):
         dataset.save(np.array([{"a": 1}], dtype=object))
+
+
+def test_local_copy_is_used_without_touching_the_network(tmp_path, monkeypatch):
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was touched")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    system = tmp_path / "usr-share"
+    system.mkdir()
+    _write(system / "x.gz", LABELS)
+    dataset = IDXDataset(
+        filepath=str(tmp_path / "raw" / "x.gz"),
+        mirrors=[str(system), "http://fashion-mnist.example/"],
+        sha256=_digest(LABELS),
+    )
+    np.testing.assert_array_equal(dataset.load(), LABELS)
+
+
+def test_download_mirror_serves_when_the_local_copy_is_missing(tmp_path, monkeypatch):
+    import io
+    import urllib.request
+
+    served = gzip.compress(encode_idx(LABELS))
+    requested = []
+
+    def fake_urlopen(url, timeout):
+        requested.append(url)
+        return io.BytesIO(served)
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    dataset = IDXDataset(
+        filepath=str(tmp_path / "raw" / "x.gz"),
+        mirrors=[str(tmp_path / "absent"), "http://fashion-mnist.example/"],
+        sha256=_digest(LABELS),
+    )
+    np.testing.assert_array_equal(dataset.load(), LABELS)
+    assert requested == ["http://fashion-mnist.example/x.gz"]
+
+
+def test_catalog_pins_match_the_debian_copy_when_present():
+    """The pinned digests are those of the real files (checked where installed)."""
+    import yaml
+
+    from conftest import PROJECT_ROOT
+
+    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
+    entries = {k: v for k, v in catalog.items() if k.endswith("_raw")}
+    assert len(entries) == 4
+    for entry in entries.values():
+        name = Path(entry["filepath"]).name
+        local = Path(entry["mirrors"][0]) / name
+        assert entry["mirrors"][0] == "/usr/share/datasets/fashion-mnist"
+        assert len(entry["sha256"]) == 64
+        if local.exists():
+            assert (
+                hashlib.sha256(gzip.decompress(local.read_bytes())).hexdigest()
+                == (entry["sha256"])
+            )
