@@ -1,28 +1,105 @@
-"""Imports TensorFlow with its C++ start-up chatter hidden.
+"""A quiet start-up: TensorFlow's C++ chatter and known third-party warnings hidden.
 
 TensorFlow prints absl/oneDNN/CUDA lines from C++ before Python logging exists;
 ``TF_CPP_MIN_LOG_LEVEL`` hides only some. Importing it once with file descriptor 2
-pointed at /dev/null hides them all; later imports are free.
+pointed elsewhere hides them all; later imports are free. The CUDA platform is
+initialised lazily, at the first tensor op, and on a machine without a usable GPU
+prints ``cuda_platform.cc:52] failed call to cuInit`` there, in the middle of
+training: listing the devices inside the same quiet block initialises it early.
+What was hidden stays available at DEBUG level on logger ``image_vae._quiet``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+logger = logging.getLogger(__name__)
+
+# Warnings that carry no action for this project's users, matched by message
+# (regular expressions matched from the start of the message).
+_KNOWN_WARNINGS = (
+    # kedro 1.7 and kedro-mlflow 2.0 call OmegaConf's deprecated API on every run.
+    r"register_new_resolver\(\) is deprecated",
+)
+# MLflow warns while kedro-mlflow imports its own pyfunc model class, from inside
+# a `catch_warnings` block that re-enables UserWarnings, so no warnings filter can
+# hide it. Kedro routes warnings to the `py.warnings` logger, which can drop it.
+_UNFILTERABLE_WARNING = "Add type hints to the `predict` method"
+# Rich falls back to 80 columns when no standard stream is a terminal (CI, pipes,
+# subprocess captures) and wraps every log record over several lines.
+_LOG_COLUMNS_OFF_TERMINAL = "120"
 
 
-def import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with stderr silenced at the file-descriptor level."""
+def quiet_startup() -> None:
+    """Quiets the start-up of the stack: call before anything imports TensorFlow.
+
+    Imports TensorFlow and initialises its devices with stderr captured at the
+    file-descriptor level, hides the known third-party warnings of a Kedro run and
+    widens rich log lines when no terminal says how wide to be.
+    """
+    _hide_known_warnings()
+    _widen_log_lines_off_terminal()
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with tempfile.TemporaryFile() as captured:
+        try:
+            with _stderr_to(captured.fileno()):
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()
+        except BaseException:
+            # A broken install must not fail silently: show what TensorFlow said.
+            sys.stderr.write(_read(captured) + "\n")
+            raise
+        hidden = _read(captured)
+    if hidden:
+        logger.debug("TensorFlow start-up output (hidden):\n%s", hidden)
+
+
+@contextmanager
+def _stderr_to(fd: int) -> Iterator[None]:
+    """Points file descriptor 2 (C++ and Python stderr alike) at ``fd``."""
     sys.stderr.flush()
     saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        os.dup2(fd, 2)
+        yield
     finally:
+        sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
+
+
+def _read(captured: IO[bytes]) -> str:
+    captured.seek(0)
+    return captured.read().decode(errors="replace").strip()
+
+
+def _hide_known_warnings() -> None:
+    for message in _KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    logging.getLogger("py.warnings").addFilter(_drop_unfilterable_warning)
+
+
+def _drop_unfilterable_warning(record: logging.LogRecord) -> bool:
+    return _UNFILTERABLE_WARNING not in record.getMessage()
+
+
+def _widen_log_lines_off_terminal() -> None:
+    if "COLUMNS" in os.environ:
+        return
+    for fd in (0, 1, 2):
+        try:
+            os.get_terminal_size(fd)
+        except (OSError, ValueError):
+            continue
+        return
+    os.environ["COLUMNS"] = _LOG_COLUMNS_OFF_TERMINAL

@@ -11,6 +11,7 @@ TensorFlow or NumPy internals.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,9 +20,34 @@ from kedro.framework.cli.project import run as kedro_run
 
 from image_vae.errors import find_user_error
 
+_PIPELINES_DIR = Path(__file__).parent / "pipelines"
+
+
+def _known_pipelines() -> list[str]:
+    return ["__default__"] + sorted(
+        d.name for d in _PIPELINES_DIR.iterdir() if (d / "__init__.py").exists()
+    )
+
+
+def _check_names(ctx: click.Context) -> None:
+    """Unknown pipeline or environment names: one line instead of a traceback."""
+    requested = [ctx.params.get("pipeline"), *(ctx.params.get("pipelines") or ())]
+    known = _known_pipelines()
+    for name in filter(None, requested):
+        if name not in known:
+            raise click.ClickException(
+                f"--pipeline: got {name!r}; allowed: {', '.join(known)}"
+            )
+    env = ctx.params.get("env")
+    conf = Path(ctx.params.get("conf_source") or "conf")
+    if env and conf.is_dir() and not (conf / env).is_dir():
+        envs = sorted(d.name for d in conf.iterdir() if d.is_dir())
+        raise click.ClickException(f"--env: got {env!r}; allowed: {', '.join(envs)}")
+
 
 class _UserErrorsAsOneLine(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
+        _check_names(ctx)
         # `--pipeline=X` is what this project documents; Kedro 1.7 prefers
         # `--pipelines` and would warn on every run.
         warnings.filterwarnings(

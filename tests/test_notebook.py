@@ -1,0 +1,91 @@
+"""The exploration notebook: committed without outputs, runs on the smoke outputs.
+
+Run this file as a script to strip the notebook's outputs before committing:
+``python tests/test_notebook.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from tests_support import kedro
+
+NOTEBOOK = (
+    Path(__file__).resolve().parents[1] / "notebooks" / "explore_latent_space.ipynb"
+)
+FIGURE_CELLS = 4  # latent scatter, chosen points, straight path, class morph
+
+
+def strip_outputs(path: Path) -> None:
+    """Removes outputs and execution counts from every code cell, in place."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.write(notebook, path)
+
+
+def test_notebook_is_committed_without_outputs():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(notebook)
+    dirty = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count)
+    ]
+    assert not dirty, (
+        f"cells {dirty} of {NOTEBOOK.name} keep outputs; strip them with "
+        "`python tests/test_notebook.py`"
+    )
+
+
+@pytest.mark.slow
+def test_notebook_runs_top_to_bottom_on_the_smoke_outputs(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Only what the notebook loads: the model and the encoded test set.
+    kedro(project_copy, "run", "--env", "smoke", "--to-outputs", "latent_test")
+    monkeypatch.setenv("KEDRO_ENV", "smoke")  # read by %load_ext kedro.ipython
+    notebooks = project_copy / "notebooks"
+    notebooks.mkdir()
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(notebooks)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail(f"{error}\n{_failed_cell_output(notebook)}")
+
+    outputs = [cell.outputs for cell in notebook.cells if cell.cell_type == "code"]
+    figures = [o for o in outputs if any("image/png" in x.get("data", {}) for x in o)]
+    assert len(figures) == FIGURE_CELLS
+    printed = "".join(x.get("text", "") for o in outputs for x in o)
+    assert "env 'smoke': latent_dim=2, 500 test images encoded" in printed
+
+
+def _failed_cell_output(notebook: nbformat.NotebookNode) -> str:
+    """The text a failing cell showed: Kedro's rich tracebacks arrive as displays."""
+    executed = [c for c in notebook.cells if c.get("execution_count") is not None]
+    if not executed:
+        return ""
+    texts = [
+        output.get("text") or output.get("data", {}).get("text/plain", "")
+        for output in executed[-1].outputs
+    ]
+    return re.sub(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\", "", "\n".join(texts))
+
+
+if __name__ == "__main__":
+    strip_outputs(NOTEBOOK)
