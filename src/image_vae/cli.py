@@ -24,9 +24,8 @@ _PIPELINES_DIR = Path(__file__).parent / "pipelines"
 
 
 def _known_pipelines() -> list[str]:
-    return ["__default__"] + sorted(
-        d.name for d in _PIPELINES_DIR.iterdir() if (d / "__init__.py").exists()
-    )
+    found = (d.name for d in _PIPELINES_DIR.iterdir() if (d / "__init__.py").exists())
+    return ["__default__", *sorted(found)]
 
 
 def _check_names(ctx: click.Context) -> None:
