@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -68,6 +69,9 @@ class EvaluationParams(_Section):
     manifold_size: int = Field(default=15, ge=2)
     latent_path: LatentPathParams = LatentPathParams(start=[0.8, 0.5], end=[2.5, 1.5])
     seed: int = 0
+    iwae_samples: PositiveInt = 64
+    iwae_images: PositiveInt | None = 1000
+    knn_k: PositiveInt = 5
 
 
 class MorphParams(_Section):
@@ -83,6 +87,36 @@ class MorphParams(_Section):
         return value
 
 
+class ReferenceClassifierParams(_Section):
+    filters: list[PositiveInt] = Field(default=[16, 32], min_length=1)
+    dense_units: PositiveInt = 128
+    dropout: float = Field(default=0.3, ge=0, lt=1)
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 128
+    learning_rate: PositiveFloat = 1e-3
+    seed: int = 0
+
+
+class SampleQualityParams(_Section):
+    n_samples: int = Field(default=10000, ge=2)
+    morph_starts: PositiveInt = 100
+    seed: int = 0
+
+
+class SweepParams(_Section):
+    betas: list[NonNegativeFloat] = Field(
+        default=[0.25, 0.5, 1.0, 2.0, 4.0, 8.0], min_length=1
+    )
+    epochs: PositiveInt | None = None
+
+    @field_validator("betas")
+    @classmethod
+    def _distinct(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError("distinct values (each β is one model)")
+        return value
+
+
 class ProjectParams(_Section):
     """Every top-level parameter section; sections absent from config are skipped."""
 
@@ -90,6 +124,9 @@ class ProjectParams(_Section):
     training: TrainingParams | None = None
     evaluation: EvaluationParams | None = None
     morph: MorphParams | None = None
+    reference_classifier: ReferenceClassifierParams | None = None
+    sample_quality: SampleQualityParams | None = None
+    sweep: SweepParams | None = None
 
 
 def _allowed(error: dict[str, Any]) -> str:

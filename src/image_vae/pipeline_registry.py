@@ -5,8 +5,15 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-# Pipelines that make up `kedro run`. `morph` reuses the saved model and runs alone.
-DEFAULT_PIPELINES = ("data_processing", "training", "evaluation")
+# Pipelines that make up `kedro run`. `morph` reuses the saved model and runs alone;
+# `reference_classifier` is dropped once its model is saved (see sweep_hooks.py).
+DEFAULT_PIPELINES = (
+    "data_processing",
+    "training",
+    "evaluation",
+    "reference_classifier",
+    "sample_quality",
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:

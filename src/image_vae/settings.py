@@ -4,20 +4,27 @@ import os
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
+from kedro.utils import find_kedro_project
 from omegaconf.resolvers import oc
 
-from image_vae._quiet import import_tensorflow_quietly
+from image_vae._quiet import quiet_startup
 
-# Before anything imports TensorFlow: hides its C++ start-up lines, and MLflow's
-# autologging warning that appears when kedro-mlflow imports it first.
-import_tensorflow_quietly()
+# Before anything imports TensorFlow: hides its C++ start-up lines (and devices'
+# cuInit noise), the known library warnings, and widens logs when not on a TTY.
+quiet_startup()
 # Figures are rendered off-screen: configuration, not a `matplotlib.use` in nodes.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import image_vae.vae  # noqa: E402  registers the Keras classes before models load
 from image_vae.hooks import ParameterValidationHooks, RunTagsHooks  # noqa: E402
+from image_vae.sweep_hooks import SessionPipelinesHooks, sweep_run_hooks  # noqa: E402
 
-HOOKS = (ParameterValidationHooks(), RunTagsHooks())
+HOOKS = (
+    ParameterValidationHooks(),
+    RunTagsHooks(),
+    SessionPipelinesHooks(),
+    *sweep_run_hooks(),
+)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -31,5 +38,8 @@ CONFIG_LOADER_ARGS = {
         "oc.env": oc.env,
         # The installed package's folder, shipped with the MLflow model as code.
         "package_dir": lambda: str(Path(image_vae.vae.__file__).parents[1]),
+        # The project root, so `sqlite:///${project_dir:}/mlflow.db` is the same
+        # store from a notebook in notebooks/ as from `kedro run` at the root.
+        "project_dir": lambda: str(find_kedro_project(Path.cwd()) or Path.cwd()),
     },
 }

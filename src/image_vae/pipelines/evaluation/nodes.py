@@ -16,6 +16,12 @@ from image_vae.vae.latent import (
     latent_grid,
     straight_path,
 )
+from image_vae.vae.metrics import (
+    active_units,
+    bits_per_dim,
+    iwae_log_likelihood,
+    knn_accuracy,
+)
 from image_vae.vae.plotting import (
     LatentScatter,
     plot_latent_manifold,
@@ -46,9 +52,47 @@ def latent_view(latent: pd.DataFrame) -> tuple[LatentScatter, Projection2D]:
     return scatter, projection
 
 
-def compute_test_metrics(model: VAE, images: np.ndarray) -> dict[str, float]:
-    """Mean per-image test losses in nats (negative ELBO with β = 1) and pixel MSE."""
-    return model.evaluate_elbo(images)
+def encode_means(model: VAE, images: np.ndarray) -> np.ndarray:
+    """Posterior means of images, ``(n, d)`` float32: the k-NN reference codes."""
+    z_mean, _ = model.encode(images)
+    return z_mean
+
+
+def compute_test_metrics(  # noqa: PLR0913, PLR0917  a node: model, data, parameters
+    model: VAE,
+    images: np.ndarray,
+    latent: pd.DataFrame,
+    train_means: np.ndarray,
+    train_labels: np.ndarray,
+    params: dict[str, Any],
+) -> dict[str, float]:
+    """What the model learned, measured on the test set.
+
+    Returns:
+        The mean per-image losses of :meth:`VAE.evaluate_elbo` (nats; negative
+        ELBO with β = 1, pixel MSE); ``iwae_nll``, ``-L_K`` with ``K =
+        iwae_samples`` on the first ``iwae_images`` images, an upper bound on
+        ``-log p(x)`` in nats per image, and ``iwae_bits_per_dim``;
+        ``active_units`` (dimensions whose posterior mean varies, variance >
+        0.01); ``knn_accuracy`` of test μ voted by their ``knn_k`` nearest train μ.
+    """
+    z_mean, labels = z_means(latent), latent["label"].to_numpy()
+    bound = iwae_log_likelihood(
+        model,
+        images[: params["iwae_images"]],
+        params["iwae_samples"],
+        seed=params["seed"],
+    )
+    nll = -float(np.mean(bound))
+    return {
+        **model.evaluate_elbo(images),
+        "iwae_nll": nll,
+        "iwae_bits_per_dim": bits_per_dim(nll, model.image_shape),
+        "active_units": active_units(z_mean),
+        "knn_accuracy": knn_accuracy(
+            z_mean, labels, train_means, train_labels, params["knn_k"]
+        ),
+    }
 
 
 def to_metric_history(metrics: dict[str, float]) -> dict[str, list[dict[str, float]]]:

@@ -1,10 +1,11 @@
-"""``evaluation``: encodes the test set, measures the model and draws every figure."""
+"""``evaluation``: encodes the data, measures the model and draws every figure."""
 
 from kedro.pipeline import Pipeline, node
 
 from image_vae.pipelines.evaluation.nodes import (
     compute_test_metrics,
     encode_images,
+    encode_means,
     plot_manifold,
     plot_path,
     plot_prior_draws,
@@ -26,8 +27,21 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="encode_test_images",
             ),
             node(
+                encode_means,
+                inputs=["vae_model", "train_images"],
+                outputs="train_latent_means",
+                name="encode_train_images",
+            ),
+            node(
                 compute_test_metrics,
-                inputs=["vae_model", "test_images"],
+                inputs=[
+                    "vae_model",
+                    "test_images",
+                    "latent_test",
+                    "train_latent_means",
+                    "train_labels",
+                    "params:evaluation",
+                ],
                 outputs="test_metrics",
                 name="measure_test_losses",
             ),

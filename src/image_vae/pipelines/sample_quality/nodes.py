@@ -1,0 +1,72 @@
+"""Nodes of the ``sample_quality`` pipeline: decoded images through the judge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from image_vae.vae import VAE
+from image_vae.vae.classifier import classify
+from image_vae.vae.latent import FASHION_MNIST_CLASSES, class_direction, resolve_class
+from image_vae.vae.metrics import frechet_distance, mean_confidence
+
+
+def compute_sample_quality(
+    model: VAE,
+    classifier: keras.Model,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+    params: dict[str, Any],
+) -> dict[str, float]:
+    """Images decoded from ``z ~ N(0, I)`` against the test images, as the judge sees.
+
+    Returns:
+        ``fid``: Fréchet distance between the classifier features of
+        ``n_samples`` prior samples and of the test images (0 is best);
+        ``confidence``: the classifier's mean largest class probability on the
+        samples, and ``real_confidence`` on the test images; ``classifier_accuracy``
+        on the test images, so every run records how good its judge is.
+    """
+    _, generated = model.sample_prior(params["n_samples"], seed=params["seed"])
+    fake_features, fake_probabilities = classify(classifier, generated)
+    real_features, real_probabilities = classify(classifier, test_images)
+    return {
+        "fid": frechet_distance(fake_features, real_features),
+        "confidence": mean_confidence(fake_probabilities),
+        "real_confidence": mean_confidence(real_probabilities),
+        "classifier_accuracy": float(
+            np.mean(real_probabilities.argmax(axis=1) == test_labels)
+        ),
+    }
+
+
+def compute_morph_success(  # noqa: PLR0913, PLR0917  a node: models, codes, parameters
+    model: VAE,
+    classifier: keras.Model,
+    train_means: np.ndarray,
+    train_labels: np.ndarray,
+    morph: dict[str, Any],
+    starts: int,
+) -> dict[str, float]:
+    """Fraction of seeded morphs whose end point the judge calls the target class.
+
+    Each start ``z₀ ~ N(0, I)`` (drawn with ``morph.seed``: the first is the
+    ``morph`` pipeline's own) walks ``morph.length`` along the unit direction
+    from the other classes' mean μ to the target class's mean μ; the image decoded
+    at the end is classified.
+    """
+    target = resolve_class(morph["target_class"], FASHION_MNIST_CLASSES)
+    direction = class_direction(train_means, train_labels, target)
+    rng = np.random.default_rng(morph["seed"])
+    ends = rng.standard_normal((starts, len(direction))) + morph["length"] * direction
+    _, probabilities = classify(classifier, model.decode(ends))
+    return {
+        "morph_success_rate": float(np.mean(probabilities.argmax(axis=1) == target))
+    }
+
+
+def merge_metrics(*parts: dict[str, float]) -> dict[str, float]:
+    """One dict of every metric; later parts win on a clash."""
+    return {name: value for part in parts for name, value in part.items()}

@@ -1,0 +1,51 @@
+"""Tests of the evaluation node that measures the model on the test set."""
+
+import keras
+import numpy as np
+import pytest
+
+from image_vae.pipelines.evaluation.nodes import (
+    compute_test_metrics,
+    encode_images,
+    encode_means,
+)
+from image_vae.vae import VAE
+
+SHAPE = (8, 8, 1)
+PARAMS = {"iwae_samples": 4, "iwae_images": 5, "knn_k": 3, "seed": 0}
+
+
+def test_test_metrics_add_the_bound_active_units_and_knn_accuracy():
+    keras.utils.set_random_seed(0)
+    model = VAE(SHAPE, 2, filters=(4, 8), seed=0)
+    rng = np.random.default_rng(0)
+    train, test = rng.uniform(size=(30, *SHAPE)), rng.uniform(size=(12, *SHAPE))
+    train_labels, test_labels = rng.integers(0, 3, 30), rng.integers(0, 3, 12)
+    latent = encode_images(model, test, test_labels)
+
+    metrics = compute_test_metrics(
+        model, test, latent, encode_means(model, train), train_labels, PARAMS
+    )
+
+    assert {"negative_elbo", "kl_loss", "mse_per_pixel"} <= set(metrics)
+    assert metrics["iwae_nll"] > 0
+    assert metrics["iwae_bits_per_dim"] == pytest.approx(
+        metrics["iwae_nll"] / (64 * np.log(2.0))
+    )
+    assert metrics["active_units"] in {0, 1, 2}
+    assert 0.0 <= metrics["knn_accuracy"] <= 1.0
+
+
+def test_iwae_uses_only_the_first_iwae_images():
+    keras.utils.set_random_seed(0)
+    model = VAE(SHAPE, 2, filters=(4, 8), seed=0)
+    rng = np.random.default_rng(1)
+    images, labels = rng.uniform(size=(8, *SHAPE)), rng.integers(0, 2, 8)
+    latent, means = encode_images(model, images, labels), encode_means(model, images)
+    altered = images.copy()
+    altered[5:] = 0.0  # beyond the first 5 images the bound must not look
+
+    first = compute_test_metrics(model, images, latent, means, labels, PARAMS)
+    second = compute_test_metrics(model, altered, latent, means, labels, PARAMS)
+
+    assert first["iwae_nll"] == second["iwae_nll"]

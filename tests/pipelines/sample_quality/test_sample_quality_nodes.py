@@ -1,0 +1,70 @@
+"""Tests of the sample-quality nodes with a tiny VAE and a rigged judge."""
+
+import keras
+import numpy as np
+import pytest
+
+from image_vae.pipelines.sample_quality.nodes import (
+    compute_morph_success,
+    compute_sample_quality,
+    merge_metrics,
+)
+from image_vae.vae import VAE
+from image_vae.vae.classifier import build_classifier
+
+SHAPE = (8, 8, 1)
+MORPH = {"target_class": "Trouser", "length": 3.0, "steps": 20, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def model() -> VAE:
+    keras.utils.set_random_seed(0)
+    return VAE(SHAPE, 2, filters=(4, 8), seed=0)
+
+
+def _judge(always: int) -> keras.Model:
+    """A classifier that calls every image class ``always``."""
+    classifier = build_classifier(SHAPE, 10, filters=(4,), dense_units=8)
+    kernel, bias = classifier.get_layer("probabilities").get_weights()
+    bias[always] = 50.0
+    classifier.get_layer("probabilities").set_weights([np.zeros_like(kernel), bias])
+    return classifier
+
+
+def _codes(n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, n)
+    return rng.normal(size=(n, 2)) + labels[:, None], labels
+
+
+def test_morph_success_is_the_share_of_end_points_judged_as_the_target(model):
+    means, labels = _codes()
+
+    hit = compute_morph_success(model, _judge(1), means, labels, MORPH, 10)
+    miss = compute_morph_success(model, _judge(3), means, labels, MORPH, 10)
+
+    assert hit == {"morph_success_rate": 1.0}
+    assert miss == {"morph_success_rate": 0.0}
+
+
+def test_sample_quality_reports_fid_and_confidences(model):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(40, *SHAPE)).astype("float32")
+    labels = np.full(40, 1)
+    params = {"n_samples": 30, "seed": 0}
+
+    metrics = compute_sample_quality(model, _judge(1), images, labels, params)
+
+    assert set(metrics) == {
+        "fid",
+        "confidence",
+        "real_confidence",
+        "classifier_accuracy",
+    }
+    assert metrics["fid"] >= 0
+    assert metrics["confidence"] == pytest.approx(1.0)
+    assert metrics["classifier_accuracy"] == 1.0
+
+
+def test_merge_keeps_every_metric():
+    assert merge_metrics({"a": 1.0}, {"b": 2.0}) == {"a": 1.0, "b": 2.0}
