@@ -154,3 +154,16 @@ def test_runs_with_different_beta_share_one_experiment(smoke):
         if r.data.tags.get("pipeline") == "__default__"
     )
     assert betas == [1.0, 4.0]
+
+
+def test_data_processing_on_the_full_real_data(tmp_path, project_factory):
+    project = project_factory(tmp_path / "project")
+    kedro(project, "run", "--pipeline=data_processing")
+    for split, n in (("train", 60000), ("test", 10000)):
+        images = np.load(project / f"data/05_model_input/{split}_images.npy")
+        labels = np.load(project / f"data/05_model_input/{split}_labels.npy")
+        assert images.shape == (n, 32, 32, 1) and images.dtype == np.float32
+        assert images.min() == 0.0 and images.max() == 1.0
+        assert not images[:, :2].any() and not images[:, -2:].any()
+        assert not images[:, :, :2].any() and not images[:, :, -2:].any()
+        assert labels.shape == (n,) and set(np.unique(labels)) == set(range(10))
