@@ -46,3 +46,11 @@ def model_versions(project: Path) -> list[str]:
     return sorted(
         p.name for p in (project / "data/06_models/vae_model.keras").iterdir()
     )
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a failed ``kedro`` command ends with, after checking it failed
+    cleanly: exit code 1 and no traceback anywhere in its output."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.stderr.strip().splitlines()[-1]

@@ -57,6 +57,28 @@ def test_evaluate_reports_loss_as_reconstruction_plus_beta_kl():
     )
 
 
+def test_mixed_bfloat16_model_computes_the_loss_in_float32():
+    reference = _model()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = _model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    mixed.set_weights(reference.get_weights())
+    x = _images(16)
+
+    loss = mixed.compute_loss(x=x, training=True)
+    per_image = mixed.per_image_losses(x)
+
+    assert mixed.encoder.compute_dtype == "bfloat16"
+    assert mixed.sampler.compute_dtype == "float32"
+    assert loss.dtype == "float32"
+    expected = reference.per_image_losses(x)
+    for name in ("loss", "negative_elbo"):
+        assert per_image[name].dtype == np.float32
+        np.testing.assert_allclose(per_image[name], expected[name], rtol=0.02)
+
+
 def test_call_decodes_the_mean_deterministically_unless_training():
     model = _model()
     x = _images(6)

@@ -89,6 +89,33 @@ def test_xla_and_several_steps_per_execution_train_too():
     assert history["loss"][-1] < history["loss"][0]
 
 
+def test_mixed_bfloat16_trains_a_twin_and_copies_its_weights_back():
+    model = _model()
+    images = _strokes()
+    before = [w.copy() for w in model.get_weights()]
+
+    history = _fit(model, images, precision="mixed_bfloat16")
+
+    # The model keeps its float32 policy: saved and evaluated as before.
+    assert model.encoder.compute_dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert not any(
+        np.array_equal(old, new)
+        for old, new in zip(before, model.get_weights(), strict=True)
+    )
+    assert history["loss"][-1] < history["loss"][0]
+    # The weights copied back are the trained ones: the model's own loss is
+    # close to the last epoch's validation loss.
+    assert model.evaluate_elbo(images[160:])["loss"] == pytest.approx(
+        history["val_loss"][-1], rel=0.1
+    )
+
+
+def test_unknown_precision_is_rejected():
+    with pytest.raises(ValueError, match="Received: precision='float16'"):
+        _fit(_model(), _strokes(), precision="float16")
+
+
 def test_same_seed_gives_the_same_history():
     images = _strokes(200, seed=1)
 
