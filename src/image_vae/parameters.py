@@ -55,7 +55,7 @@ class TrainingParams(_Section):
     learning_rate: PositiveFloat = 1e-3
     seed: int = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
-    precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
+    precision: Literal["auto", "float32", "mixed_bfloat16"] = "float32"
 
 
 class LatentPathParams(_Section):
