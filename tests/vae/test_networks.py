@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from image_vae.vae import networks
 from image_vae.vae.networks import (
     Sampling,
     build_decoder,
@@ -123,3 +124,68 @@ def test_sampling_config_round_trips():
 
     assert restored.seed == 7
     assert restored.name == "sampler"
+
+
+def _same_function(ours: keras.layers.Layer, theirs: keras.layers.Layer, shape):
+    """Outputs and gradients (inputs and weights) of two layers with one set of weights."""
+    x = tf.constant(np.random.default_rng(1).normal(size=(3, *shape)), "float32")
+    theirs.build((None, *shape))
+    ours.build((None, *shape))
+    rng = np.random.default_rng(2)
+    values = [rng.normal(size=w.shape).astype("float32") for w in theirs.weights]
+    theirs.set_weights(values)
+    ours.set_weights(values)
+    results = []
+    for layer in (ours, theirs):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            # A weighted sum, so that every output element has its own gradient.
+            weights = tf.reshape(tf.range(tf.size(y), dtype=y.dtype), y.shape)
+            loss = tf.reduce_sum(y * weights / 100.0)
+        results.append((y, *tape.gradient(loss, [x, *layer.trainable_weights])))
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("filters", "kernel", "strides", "activation", "shape"),
+    [
+        (1, 3, 1, None, (8, 8, 6)),  # the decoder's last layer: few channels out
+        (2, 5, 1, "relu", (6, 6, 4)),  # computed the same way, larger kernel
+        (4, 3, 2, "relu", (8, 8, 1)),  # an encoder layer: Keras' own op
+        (6, 3, 1, None, (5, 5, 2)),  # more channels out than in: Keras' own op
+    ],
+)
+def test_conv2d_computes_what_the_keras_layer_computes(
+    filters, kernel, strides, activation, shape
+):
+    settings = {"strides": strides, "padding": "same", "activation": activation}
+    _same_function(
+        networks.Conv2D(filters, kernel, **settings),
+        keras.layers.Conv2D(filters, kernel, **settings),
+        shape,
+    )
+
+
+def test_conv2d_transpose_computes_what_the_keras_layer_computes():
+    settings = {"strides": 2, "padding": "same", "activation": "relu"}
+    _same_function(
+        networks.Conv2DTranspose(4, 3, **settings),
+        keras.layers.Conv2DTranspose(4, 3, **settings),
+        (4, 4, 3),
+    )
+
+
+def test_the_decoder_keeps_keras_weight_layouts():
+    decoder = build_decoder((8, 8, 1), (4, 8), 2)
+
+    kernels = {w.path: tuple(w.shape) for w in decoder.weights if "kernel" in w.path}
+
+    # Conv2DTranspose kernels are (kh, kw, out, in); Conv2D ones (kh, kw, in, out).
+    assert kernels == {
+        "dense/kernel": (2, 2 * 2 * 8),
+        "deconv_0/kernel": (3, 3, 8, 8),
+        "deconv_1/kernel": (3, 3, 4, 8),
+        "logits/kernel": (3, 3, 4, 1),
+    }
