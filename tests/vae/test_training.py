@@ -61,6 +61,15 @@ def test_make_dataset_batches_every_image_once_in_a_seeded_order():
     assert ordered == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
+def test_make_dataset_reads_the_array_itself_without_a_copy():
+    images = np.zeros((4, 2, 2, 1), dtype="float32")
+    dataset = make_dataset(images, batch_size=4, shuffle=False)
+
+    images[:] = 1.0
+
+    assert next(iter(dataset)).numpy().min() == 1.0
+
+
 def test_make_dataset_rejects_images_without_a_channel_axis():
     with pytest.raises(ValueError, match=r"Received: images.shape=\(5, 4, 4\)"):
         make_dataset(np.zeros((5, 4, 4)), batch_size=2)
@@ -149,6 +158,34 @@ def test_auto_precision_is_logged(monkeypatch, caplog):
 def test_unknown_precision_is_rejected():
     with pytest.raises(ValueError, match="Received: precision='float16'"):
         _fit(_model(), _strokes(), precision="float16")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "midway", "last"),
+    # 160 images in batches of 32: 5 steps per epoch, 10 in all. The cosine
+    # curve is at half its start after 5 steps, and at 1 - cos(π/10) of it
+    # before the last step.
+    [("constant", 1.0, 1.0), ("cosine", 0.5, 0.5 * (1 - np.cos(np.pi / 10)))],
+)
+def test_learning_rate_follows_the_schedule(schedule, midway, last):
+    rates = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            optimizer = self.model.optimizer
+            rates.append(float(optimizer.learning_rate))
+
+    _fit(_model(), _strokes(), epochs=2, schedule=schedule, callbacks=[Record()])
+
+    assert len(rates) == 10
+    np.testing.assert_allclose(
+        [rates[0], rates[5], rates[9]], np.array([1.0, midway, last]) * 3e-3, rtol=1e-5
+    )
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(ValueError, match="Received: schedule='linear'"):
+        _fit(_model(), _strokes(), schedule="linear")
 
 
 def test_same_seed_gives_the_same_history():

@@ -25,7 +25,7 @@ def iwae_log_likelihood(
     samples: int = 64,
     *,
     seed: int = 0,
-    decodes_per_batch: int = 2048,
+    decodes_per_batch: int = 512,
 ) -> np.ndarray:
     """Importance-weighted lower bound on ``log p(x)`` of each image (Burda et al.).
 
@@ -40,7 +40,8 @@ def iwae_log_likelihood(
         samples: ``K ≥ 1``, posterior samples per image.
         seed: Seed of the posterior samples; the same seed gives the same bound.
         decodes_per_batch: Decoder inputs per forward pass (``K`` per image),
-            which bounds the memory used.
+            which bounds the memory used: 512 decodes of 32×32 images hold
+            about 120 MB of decoder activations.
 
     Returns:
         ``(n,)`` float64 bounds in nats (negative; larger is better).

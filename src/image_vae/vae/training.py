@@ -33,6 +33,10 @@ _METRIC_ORDER = ("loss", "reconstruction_loss", "kl_loss")
 # bfloat16 instructions TensorFlow emulates them, which is slower. "auto" picks it
 # only on a CPU-only machine whose CPU has them.
 Precision = Literal["auto", "float32", "mixed_bfloat16"]
+# How the learning rate moves during training: "constant", or "cosine" decay
+# from the learning rate to 0 over all the run's steps.
+Schedule = Literal["constant", "cosine"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 _BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 # Validation batches hold at least this many images: validation only runs
@@ -130,8 +134,11 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Batches images for ``fit``; the VAE's target is its input, so no labels.
 
-    Shuffles indices rather than images and gathers each batch in one op: this
-    avoids a shuffle buffer holding a copy of the whole dataset.
+    Shuffles indices rather than images, and gathers each batch from the NumPy
+    array itself: neither a shuffle buffer nor a TensorFlow constant holds a
+    copy of the dataset (a constant of the 60,000 training images is 245 MB
+    more). Gathering 100 images in NumPy takes microseconds, ahead of the
+    training step thanks to the prefetch.
 
     Args:
         images: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
@@ -153,13 +160,20 @@ def make_dataset(
         )
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1. Received: batch_size={batch_size}")
-    table = tf.constant(images)
+    batch_shape = (None, *images.shape[1:])
+
+    def gather(index: tf.Tensor) -> tf.Tensor:
+        batch = tf.numpy_function(
+            lambda rows: images[rows], [index], tf.float32, stateful=False
+        )
+        return tf.ensure_shape(batch, batch_shape)
+
     indices = tf.data.Dataset.range(len(images))
     if shuffle:
         indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     return (
         indices.batch(batch_size)
-        .map(lambda index: tf.gather(table, index), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -178,6 +192,7 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
     steps_per_execution: int = 1,
     jit_compile: bool | Literal["auto"] = "auto",
     precision: Precision = "float32",
+    schedule: Schedule = "constant",
 ) -> dict[str, list[float]]:
     """Compiles ``model`` with Adam and trains it on images.
 
@@ -199,7 +214,7 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         epochs: Total number of epochs, including any already completed in a
             backup being resumed.
         batch_size: Images per step.
-        learning_rate: Adam's learning rate.
+        learning_rate: Adam's learning rate (its start, with a schedule).
         seed: Seeds Python, NumPy, TensorFlow and Keras, and the shuffling.
         callbacks: Extra callbacks, e.g. MLflow's, run after the built-in ones.
         backup_dir: Directory for the resumable backup, used by this run only.
@@ -210,6 +225,10 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         precision: Keras dtype policy of the training step, ``"float32"`` or
             ``"mixed_bfloat16"`` (the loss is computed in float32 either way), or
             ``"auto"`` for :func:`auto_precision`'s choice, which is logged.
+        schedule: ``"constant"``, or ``"cosine"``: the learning rate decays
+            from ``learning_rate`` to 0 along a half cosine over the
+            ``epochs`` (a resumed run continues the same curve: the backup
+            holds the optimizer's step count).
 
     Returns:
         The history: ``loss``, ``reconstruction_loss``, ``kl_loss`` (and the
@@ -217,8 +236,12 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
 
     Raises:
         NonFiniteLossError: If the training loss becomes NaN or infinite.
-        ValueError: If ``precision`` is unknown.
+        ValueError: If ``precision`` or ``schedule`` is unknown.
     """
+    if schedule not in SCHEDULES:
+        raise ValueError(
+            f"schedule must be one of {SCHEDULES}. Received: schedule={schedule!r}"
+        )
     if precision not in PRECISIONS:
         raise ValueError(
             f"precision must be one of {PRECISIONS}. Received: precision={precision!r}"
@@ -232,6 +255,11 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         if precision == model.encoder.dtype_policy.name
         else _twin(model, precision)
     )
+    if schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate,
+            decay_steps=epochs * math.ceil(len(train_images) / batch_size),
+        )
     trainer.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         steps_per_execution=steps_per_execution,
