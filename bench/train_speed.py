@@ -49,7 +49,11 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 PREFIX = "@@bench "
 # The hyperparameters both sides of the throughput comparison use.
-IDENTICAL = {"batch_size": 100, "learning_rate": 1e-3}
+IDENTICAL = {
+    "batch_size": 100,
+    "learning_rate": 1e-3,
+    "learning_rate_schedule": "constant",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report)
     text = json.dumps(report, indent=2)
     (RESULTS / "latest.json").write_text(text)
+    # The README's Performance table is pasted from this file, never typed.
+    (RESULTS / "latest.md").write_text(markdown_report(report))
     (RESULTS / f"{started:%Y%m%dT%H%M%S}.json").write_text(text)
     _say(f"written to {RESULTS / 'latest.json'}")
     return 0
@@ -616,6 +622,106 @@ def print_report(report: dict) -> None:
                 f"{run['max_rss_mb']:.0f} MB"
             )
     print(f"\n{report['command']}  ({report['started']}, {report['seconds']:.0f} s)")
+
+
+def markdown_report(report: dict) -> str:
+    """The README's Performance table and notes, from one benchmark report."""
+    machine, rows = report["machine"], report["throughput"]
+    names = list(rows)
+    quality = report["time_to_quality"]
+
+    def cells(values) -> str:
+        return "| " + " | ".join(str(value) for value in values) + " |"
+
+    lines = [
+        f"Measured on {machine['cpu']} ({machine['cpus']} CPUs; "
+        f"{', '.join(machine['flags'])}), TensorFlow {machine['tensorflow']}, "
+        f"started {report['started']}, by `{report['command']}` "
+        f"({report['seconds'] / 60:.0f} min).",
+        "",
+        cells(["", *names]),
+        cells(["---"] * (len(names) + 1)),
+        cells(["precision", *(rows[n]["precision"] for n in names)]),
+        cells(
+            [
+                "batch, learning rate",
+                *(
+                    f"{rows[n]['params']['batch_size']}, "
+                    f"{rows[n]['params']['learning_rate']:g} "
+                    f"{rows[n]['params'].get('learning_rate_schedule', 'constant')}"
+                    for n in names
+                ),
+            ]
+        ),
+        cells(
+            [
+                "training images/s (median after a warm-up epoch)",
+                *(f"{rows[n]['images_per_s']:.0f}" for n in names),
+            ]
+        ),
+        cells(
+            [
+                "seconds per 60k-image epoch",
+                *(f"{rows[n]['seconds_per_60k_epoch']:.1f}" for n in names),
+            ]
+        ),
+        cells(
+            [
+                "ratio to the reference (paired median)",
+                *(
+                    f"{rows[n]['ratio_to_reference']:.2f} "
+                    f"({rows[n]['paired_chunk_ratio_median']:.2f})"
+                    for n in names
+                ),
+            ]
+        ),
+        cells(
+            [
+                f"share of the fp32 matmul peak ({machine['fp32_gflops']:.0f} "
+                f"GFLOP/s, {machine['train_flops_per_image'] / 1e6:.1f} MFLOP "
+                "per training image)",
+                *(f"{100 * rows[n]['fraction_of_fp32_peak']:.0f}%" for n in names),
+            ]
+        ),
+        cells(
+            [
+                "peak resident memory of the training process",
+                *(f"{rows[n]['peak_rss_mb'] / 1024:.2f} GB" for n in names),
+            ]
+        ),
+    ]
+    reached = [
+        "time to the reference's "
+        f"{quality['reference_epochs']}-epoch test −ELBO "
+        f"({quality['target_test_negative_elbo']:.2f} nats)",
+        f"{quality['reference_seconds']:.0f} s",
+    ]
+    for name in names[1:]:
+        row = quality["sides"][name]
+        if row["reached_at_epoch"] is None:
+            epochs = len(row["test_negative_elbo_by_epoch"])
+            reached.append(f"not reached in {epochs} epochs")
+        else:
+            reached.append(
+                f"{row['seconds']:.0f} s (epoch {row['reached_at_epoch']}), "
+                f"ratio {row['ratio_to_reference']:.2f}"
+            )
+    lines += [cells(reached), ""]
+    encode = report.get("encode_training_set")
+    if encode:
+        lines.append(
+            f"- Encoding the {encode['n']:,} training images: "
+            f"{encode['seconds']:.1f} s."
+        )
+    for key in ("morph", "full_run"):
+        if key in report:
+            run = report[key]
+            lines.append(
+                f"- `{run['command']}`: median {run['median_s']:.1f} s wall, "
+                f"start-up included (first run {run['first_run_s']:.1f} s), "
+                f"peak {run['max_rss_mb'] / 1024:.2f} GB resident."
+            )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -44,6 +44,11 @@ BAD_PARAMETERS = [
         "training.learning_rate: got 0; allowed: a number > 0",
     ),
     (
+        {"training": {"learning_rate_schedule": "linear"}},
+        "training.learning_rate_schedule: got 'linear'; allowed: 'constant' or "
+        "'cosine'",
+    ),
+    (
         {"training": {"reconstruction_loss": "l1"}},
         "training.reconstruction_loss: got 'l1'; allowed: 'bce' or 'mse'",
     ),

@@ -52,7 +52,8 @@ class TrainingParams(_Section):
     reconstruction_loss: Literal["bce", "mse"] = "bce"
     epochs: PositiveInt = 20
     batch_size: PositiveInt = 100
-    learning_rate: PositiveFloat = 1e-3
+    learning_rate: PositiveFloat = 3e-3
+    learning_rate_schedule: Literal["constant", "cosine"] = "cosine"
     seed: int = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
     precision: Literal["auto", "float32", "mixed_bfloat16"] = "float32"

@@ -127,7 +127,7 @@ def test_sampling_config_round_trips():
 
 
 def _same_function(ours: keras.layers.Layer, theirs: keras.layers.Layer, shape):
-    """Outputs and gradients (inputs and weights) of two layers with one set of weights."""
+    """Outputs and gradients (inputs, weights) of two layers with one set of weights."""
     x = tf.constant(np.random.default_rng(1).normal(size=(3, *shape)), "float32")
     theirs.build((None, *shape))
     ours.build((None, *shape))

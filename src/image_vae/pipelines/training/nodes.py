@@ -82,6 +82,7 @@ def train_model(
         epochs=config.epochs,
         batch_size=config.batch_size,
         learning_rate=config.learning_rate,
+        schedule=config.learning_rate_schedule,
         seed=config.seed,
         callbacks=live_callbacks(),
         backup_dir=checkpoint_path(config, train_images),
