@@ -379,7 +379,8 @@ def interleave(sides: list[Side], args: argparse.Namespace, project: Path) -> No
     The reference stops after ``--epochs``; its last test negative ELBO is the
     target. Every project side runs at least as many epochs (the paired epochs
     its throughput is measured on); the side timed to quality then goes on
-    until it reaches the target or ``--max-epochs``.
+    until it reaches the target or ``--max-epochs``. A ``project (defaults)``
+    side is timed to quality only: it stops as soon as it reaches the target.
     """
     for side in sides:
         _say(f"starting {side.name}")
@@ -390,15 +391,17 @@ def interleave(sides: list[Side], args: argparse.Namespace, project: Path) -> No
     def enough(side: Side) -> bool:
         """At the end of an epoch: whether the side has run all it needs to."""
         n = len(side.epochs)
-        if side is reference or n < args.epochs:
-            return False
-        if side is not quality:
-            return True
-        return (
+        reached = (
             reference.finished
             and side.epochs[-1]["test_negative_elbo"]
             <= reference.epochs[-1]["test_negative_elbo"]
         )
+        if side is quality and side is not sides[1] and n >= 2:
+            # Timed to quality only: its throughput is the `project` side's.
+            return reached
+        if side is reference or n < args.epochs:
+            return False
+        return side is not quality or reached
 
     round_ = 0
     while not all(side.finished for side in sides):

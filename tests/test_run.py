@@ -7,6 +7,7 @@ subprocess with its own MLflow store in the project copy.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -127,6 +128,8 @@ def test_mlflow_model_loads_in_a_fresh_process_and_matches_the_saved_model(smoke
         for a, b in zip(native.encode(x), saved.encode(x)):
             np.testing.assert_allclose(a, b, atol=1e-6)
         print("MATCH")
+        requirements = mlflow.pyfunc.get_model_dependencies("models:/{model_id}")
+        print("REQUIREMENTS", open(requirements).read().split())
         """
     )
     result = subprocess.run(  # noqa: PLW1510  the caller checks the result
@@ -137,6 +140,10 @@ def test_mlflow_model_loads_in_a_fresh_process_and_matches_the_saved_model(smoke
         timeout=300,
     )
     assert "MATCH" in result.stdout, result.stderr[-3000:]
+    # Pinned to what is installed; the project's own package travels as code.
+    requirements = result.stdout.split("REQUIREMENTS", 1)[1]
+    assert f"'tensorflow=={importlib.metadata.version('tensorflow')}'" in requirements
+    assert "image-vae" not in requirements and "image_vae" not in requirements
 
 
 def test_morph_reuses_the_saved_model_without_training(smoke):

@@ -1,5 +1,6 @@
 """Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
+import importlib.metadata
 import os
 from pathlib import Path
 
@@ -41,5 +42,7 @@ CONFIG_LOADER_ARGS = {
         # The project root, so `sqlite:///${project_dir:}/mlflow.db` is the same
         # store from a notebook in notebooks/ as from `kedro run` at the root.
         "project_dir": lambda: str(find_kedro_project(Path.cwd()) or Path.cwd()),
+        # "name==installed version", for the MLflow model's pip requirements.
+        "pinned": lambda name: f"{name}=={importlib.metadata.version(name)}",
     },
 }
