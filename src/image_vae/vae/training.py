@@ -34,12 +34,12 @@ _METRIC_ORDER = ("loss", "reconstruction_loss", "kl_loss")
 # emulates them, which is slower. "auto" picks it only on a CPU-only machine
 # whose CPU has them.
 Precision = Literal["auto", "float32", "mixed_bfloat16"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 # How the learning rate moves during training: "constant", or "cosine" decay
 # from the learning rate to 0 over all the run's steps.
 Schedule = Literal["constant", "cosine"]
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
-PRECISIONS: tuple[str, ...] = get_args(Precision)
-_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 # Validation batches hold at least this many images: validation only runs
 # forward, its per-image means do not depend on the batching, and on a 2-core CPU
 # 10,000 test images took about half as long in batches of 1000 as of 100.
