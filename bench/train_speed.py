@@ -322,7 +322,9 @@ def make_sides(args: argparse.Namespace, defaults: dict, project: Path) -> list[
 
     When the default batch size or learning rate differ from the reference's,
     a ``project (defaults)`` side runs the defaults for the time-to-quality
-    comparison; otherwise the ``project`` side serves both.
+    comparison; otherwise the ``project`` side serves both. When the default
+    precision is not float32, a ``project (float32)`` side trains the same step
+    in float32 (unless a ``--side`` already does).
     """
     data = str(project / "data" / "05_model_input")
 
@@ -356,14 +358,21 @@ def make_sides(args: argparse.Namespace, defaults: dict, project: Path) -> list[
         sides.append(
             Side("project (defaults)", spec("project", defaults, args.max_epochs))
         )
+    extras = []
     for extra in args.side:
         name, _, overrides = extra.partition(":")
         params = {**identical}
         for item in filter(None, overrides.split(",")):
             key, _, value = item.partition("=")
             params[key] = _value(value)
-        sides.append(Side(name, spec("project", params, args.epochs)))
-    return sides
+        extras.append(Side(name, spec("project", params, args.epochs)))
+    if defaults.get("precision", "float32") != "float32" and not any(
+        side.spec["params"].get("precision") == "float32" for side in extras
+    ):
+        # What the precision default is worth: the same step in float32.
+        params = {**identical, "precision": "float32"}
+        sides.append(Side("project (float32)", spec("project", params, args.epochs)))
+    return sides + extras
 
 
 def _value(text: str):

@@ -56,7 +56,7 @@ class TrainingParams(_Section):
     learning_rate_schedule: Literal["constant", "cosine"] = "cosine"
     seed: int = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
-    precision: Literal["auto", "float32", "mixed_bfloat16"] = "float32"
+    precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
 
 
 class LatentPathParams(_Section):

@@ -1,0 +1,65 @@
+"""Which sides the training benchmark runs, from the project's defaults."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "train_speed.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("train_speed", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def _sides(bench, defaults: dict, *extra: str) -> dict[str, dict]:
+    args = bench._parse([*(f"--side={side}" for side in extra)])
+    sides = bench.make_sides(args, defaults, Path("/nowhere"))
+    return {side.name: side.spec["params"] for side in sides}
+
+
+DEFAULTS = {
+    "latent_dim": 2,
+    "batch_size": 100,
+    "learning_rate": 0.003,
+    "learning_rate_schedule": "cosine",
+    "precision": "auto",
+}
+
+
+def test_throughput_sides_share_the_reference_hyperparameters(bench):
+    sides = _sides(bench, DEFAULTS)
+
+    assert list(sides) == [
+        "reference",
+        "project",
+        "project (defaults)",
+        "project (float32)",
+    ]
+    for name in ("reference", "project", "project (float32)"):
+        assert sides[name]["batch_size"] == 100
+        assert sides[name]["learning_rate"] == 1e-3
+        assert sides[name]["learning_rate_schedule"] == "constant"
+    assert sides["project"]["precision"] == "auto"
+    assert sides["project (float32)"]["precision"] == "float32"
+    assert sides["project (defaults)"]["learning_rate"] == 0.003
+
+
+def test_no_float32_side_when_the_default_is_float32_or_one_is_asked_for(bench):
+    assert "project (float32)" not in _sides(
+        bench, {**DEFAULTS, "precision": "float32"}
+    )
+
+    sides = _sides(bench, DEFAULTS, "fp32:precision=float32")
+
+    assert "project (float32)" not in sides
+    assert sides["fp32"]["precision"] == "float32"
