@@ -28,11 +28,11 @@ _HISTORY_FILE = "history.json"
 _METRIC_ORDER = ("loss", "reconstruction_loss", "kl_loss")
 
 # Keras dtype policies that training may run under. Mixed bfloat16 keeps float32
-# weights and computes the networks in bfloat16; at batch 100 it was not
-# measurably faster than float32 on this project's AVX512-BF16 CPU (see
+# weights and computes the networks in bfloat16; at batch 100 it trains ~1.3x
+# the images/s of float32 on this project's AVX512-BF16 CPU (see
 # bench/README.md), and where the CPU lacks bfloat16 instructions TensorFlow
-# emulates them, which is slower. "auto" picks it only on a CPU-only machine
-# whose CPU has them.
+# emulates them, which is slower. "auto" (the Kedro default) picks it only on a
+# CPU-only machine whose CPU has them.
 Precision = Literal["auto", "float32", "mixed_bfloat16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 _BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
