@@ -183,6 +183,8 @@ def prepare_project(project: Path) -> Path:
     (project / "src").mkdir(parents=True, exist_ok=True)
     links = {
         project / "pyproject.toml": ROOT / "pyproject.toml",
+        # Telemetry stays off in the copy too, for a `kedro` run there by hand.
+        project / ".telemetry": ROOT / ".telemetry",
         project / "conf": ROOT / "conf",
         project / "src" / "image_vae": ROOT / "src" / "image_vae",
         project / "data" / "01_raw": ROOT / "data" / "01_raw",
