@@ -177,6 +177,53 @@ def test_conv2d_transpose_computes_what_the_keras_layer_computes():
     )
 
 
+@pytest.mark.parametrize("shape", [(4, 4, 3), (2, 5, 6)])
+def test_small_transposed_conv_has_tensorflows_gradients(shape):
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(3, *shape)), "float32")
+    kernel = tf.constant(rng.normal(size=(3, 3, 4, shape[-1])), "float32")
+    output_shape = (3, 2 * shape[0], 2 * shape[1], 4)
+    results = []
+    for conv in (
+        networks._conv_transpose_small,
+        lambda x, k: tf.nn.conv2d_transpose(x, k, output_shape, 2, "SAME"),
+    ):
+        with tf.GradientTape() as tape:
+            tape.watch([x, kernel])
+            y = conv(x, kernel)
+            weights = tf.reshape(tf.range(tf.size(y), dtype=y.dtype), y.shape)
+            loss = tf.reduce_sum(y * weights / 100.0)
+        results.append((y, *tape.gradient(loss, [x, kernel])))
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_bfloat16_transposed_conv_takes_the_small_path_only_when_small(monkeypatch):
+    calls = []
+    small = networks._conv_transpose_small
+    monkeypatch.setattr(
+        networks,
+        "_conv_transpose_small",
+        lambda *args: calls.append(args[0].shape) or small(*args),
+    )
+    settings = {"strides": 2, "padding": "same", "dtype": "mixed_bfloat16"}
+    side = networks._SMALL_INPUT_SIDE
+    x = np.random.default_rng(4).random((2, side, side, 3)).astype("float32")
+    ours = networks.Conv2DTranspose(4, 3, **settings)
+    theirs = keras.layers.Conv2DTranspose(4, 3, **settings)
+    for layer in (ours, theirs):
+        layer.build(x.shape)
+    theirs.set_weights(ours.get_weights())
+
+    np.testing.assert_allclose(
+        np.asarray(ours(x), "float32"), np.asarray(theirs(x), "float32"), atol=0.05
+    )
+    networks.Conv2DTranspose(4, 3, **settings)(np.concatenate([x, x], axis=1))
+    networks.Conv2DTranspose(4, 3, strides=2, padding="same")(x)
+
+    assert calls == [x.shape]  # not for a larger image, nor in float32
+
+
 def test_the_decoder_keeps_keras_weight_layouts():
     decoder = build_decoder((8, 8, 1), (4, 8), 2)
 

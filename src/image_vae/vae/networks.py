@@ -230,23 +230,102 @@ class Conv2D(layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="image_vae")
 class Conv2DTranspose(layers.Conv2DTranspose):
-    """:class:`keras.layers.Conv2DTranspose` with its bias added by :func:`_add_bias`.
+    """:class:`keras.layers.Conv2DTranspose`, computed in a way that is faster on a CPU.
 
-    Same weights and function as the Keras layer.
+    Same weights and function as the Keras layer; only the TensorFlow ops
+    differ (see ``bench/README.md``):
+
+    - the bias is added by :func:`_add_bias`;
+    - in bfloat16, a 3×3, stride-2, ``same``-padded layer on inputs of at most
+      :data:`_SMALL_INPUT_SIDE` pixels a side (the decoder's first two) gets its
+      kernel gradient from :func:`_conv_transpose_small`: oneDNN's bfloat16
+      weight-gradient kernels are slow at these sizes on CPUs without AMX.
     """
 
     def call(self, inputs):
-        outputs = ops.conv_transpose(
-            inputs,
-            self.kernel,
-            strides=list(self.strides),
-            padding=self.padding,
-            output_padding=self.output_padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
+        if self._small_bfloat16(inputs):
+            outputs = _conv_transpose_small(
+                inputs, ops.cast(self.kernel, self.compute_dtype)
+            )
+        else:
+            outputs = ops.conv_transpose(
+                inputs,
+                self.kernel,
+                strides=list(self.strides),
+                padding=self.padding,
+                output_padding=self.output_padding,
+                dilation_rate=self.dilation_rate,
+                data_format=self.data_format,
+            )
         outputs = _add_bias(self, outputs)
         return outputs if self.activation is None else self.activation(outputs)
+
+    def _small_bfloat16(self, inputs) -> bool:
+        return (
+            self.compute_dtype == "bfloat16"
+            and keras.backend.backend() == "tensorflow"
+            and self.padding == "same"
+            and self.data_format == "channels_last"
+            and tuple(self.strides) == (2, 2)
+            and tuple(self.kernel_size) == (3, 3)
+            and tuple(self.dilation_rate) == (1, 1)
+            and self.output_padding is None
+            and all(
+                side is not None and side <= _SMALL_INPUT_SIDE
+                for side in inputs.shape[1:3]
+            )
+        )
+
+
+# Largest input side for which _conv_transpose_small's kernel gradient was
+# faster than oneDNN's in bfloat16 (2026-11-27, AVX512-BF16 without AMX, batch
+# 100: 4 -> 8 pixels 5.3 -> 3.0 ms, 8 -> 16 6.0 -> 5.3 ms, 16 -> 32 5.0 -> 8.2
+# ms); in float32 it was slower at every size, so it is used in bfloat16 only.
+_SMALL_INPUT_SIDE = 8
+
+
+@tf.custom_gradient
+def _conv_transpose_small(inputs, kernel):
+    """``conv_transpose(inputs, kernel)``, 3×3, stride 2, ``same``, NHWC.
+
+    The forward pass and the input gradient are TensorFlow's own ops. The
+    kernel gradient, which TensorFlow computes with ``Conv2DBackpropFilter``,
+    is the same sum written as one forward convolution:
+
+        dK[a, b, o, i] = Σ_{n, p, q} dy_pad[n, 2p + a, 2q + b, o] · x[n, p, q, i]
+
+    is a dilation-2, ``valid`` convolution of ``dy_pad`` with the images and
+    channels axes swapped (o as the batch, n as the channels) by ``x`` laid out
+    as a ``(p, q, n, i)`` filter. ``dy_pad`` is ``dy`` padded by one row and
+    column at the end, as TensorFlow's ``same`` padding pads a stride-2 3×3
+    convolution of an even-sized image.
+
+    Args:
+        inputs: ``(batch, h, w, in_channels)``.
+        kernel: ``(3, 3, out_channels, in_channels)``, Keras' layout.
+
+    Returns:
+        ``(batch, 2h, 2w, out_channels)``, and the gradient function.
+    """
+    shape = tf.shape(inputs)
+    output_shape = tf.stack([shape[0], 2 * shape[1], 2 * shape[2], tf.shape(kernel)[2]])
+    outputs = tf.nn.conv2d_transpose(inputs, kernel, output_shape, 2, "SAME")
+
+    def gradient(upstream):
+        padded = tf.pad(upstream, [[0, 0], [0, 1], [0, 1], [0, 0]])
+        kernel_gradient = tf.nn.conv2d(
+            tf.transpose(padded, (3, 1, 2, 0)),
+            tf.transpose(inputs, (1, 2, 0, 3)),
+            strides=1,
+            padding="VALID",
+            dilations=2,
+        )
+        return (
+            tf.nn.conv2d(upstream, kernel, 2, "SAME"),
+            tf.transpose(kernel_gradient, (1, 2, 0, 3)),
+        )
+
+    return outputs, gradient
 
 
 @keras.saving.register_keras_serializable(package="image_vae")
