@@ -279,7 +279,7 @@ class Conv2DTranspose(layers.Conv2DTranspose):
 
 # Largest input side for which _conv_transpose_small's kernel gradient was
 # faster than oneDNN's in bfloat16 (2026-11-27, AVX512-BF16 without AMX, batch
-# 100: 4 -> 8 pixels 5.3 -> 3.0 ms, 8 -> 16 6.0 -> 5.3 ms, 16 -> 32 5.0 -> 8.2
+# 100: 4 -> 8 pixels 5.3 -> 3.0 ms, 8 -> 16 6.2 -> 5.3 ms, 16 -> 32 5.0 -> 8.0
 # ms); in float32 it was slower at every size, so it is used in bfloat16 only.
 _SMALL_INPUT_SIDE = 8
 
