@@ -239,7 +239,8 @@ class Conv2DTranspose(layers.Conv2DTranspose):
     - in bfloat16, a 3×3, stride-2, ``same``-padded layer on inputs of at most
       :data:`_SMALL_INPUT_SIDE` pixels a side (the decoder's first two) gets its
       kernel gradient from :func:`_conv_transpose_small`: oneDNN's bfloat16
-      weight-gradient kernels are slow at these sizes on CPUs without AMX.
+      weight-gradient kernels were slow at these sizes on the CPU it was
+      measured on (AVX512-BF16, no AMX).
     """
 
     def call(self, inputs):
