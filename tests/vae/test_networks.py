@@ -126,6 +126,19 @@ def test_sampling_config_round_trips():
     assert restored.name == "sampler"
 
 
+def _weighted_gradients(function, x, sources) -> tuple:
+    """``function(x)`` and the gradients of a weighted sum of it by ``sources``.
+
+    The weights differ per output element, so every element has its own gradient.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(x)  # variables among sources are watched already
+        y = function(x)
+        weights = tf.reshape(tf.range(tf.size(y), dtype=y.dtype), y.shape)
+        loss = tf.reduce_sum(y * weights / 100.0)
+    return (y, *tape.gradient(loss, sources))
+
+
 def _same_function(ours: keras.layers.Layer, theirs: keras.layers.Layer, shape):
     """Outputs and gradients (inputs, weights) of two layers with one set of weights."""
     x = tf.constant(np.random.default_rng(1).normal(size=(3, *shape)), "float32")
@@ -135,15 +148,10 @@ def _same_function(ours: keras.layers.Layer, theirs: keras.layers.Layer, shape):
     values = [rng.normal(size=w.shape).astype("float32") for w in theirs.weights]
     theirs.set_weights(values)
     ours.set_weights(values)
-    results = []
-    for layer in (ours, theirs):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x)
-            # A weighted sum, so that every output element has its own gradient.
-            weights = tf.reshape(tf.range(tf.size(y), dtype=y.dtype), y.shape)
-            loss = tf.reduce_sum(y * weights / 100.0)
-        results.append((y, *tape.gradient(loss, [x, *layer.trainable_weights])))
+    results = [
+        _weighted_gradients(layer, x, [x, *layer.trainable_weights])
+        for layer in (ours, theirs)
+    ]
     for got, want in zip(*results, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
@@ -181,19 +189,15 @@ def test_conv2d_transpose_computes_what_the_keras_layer_computes():
 def test_small_transposed_conv_has_tensorflows_gradients(shape):
     rng = np.random.default_rng(3)
     x = tf.constant(rng.normal(size=(3, *shape)), "float32")
-    kernel = tf.constant(rng.normal(size=(3, 3, 4, shape[-1])), "float32")
+    kernel = tf.Variable(rng.normal(size=(3, 3, 4, shape[-1])), dtype="float32")
     output_shape = (3, 2 * shape[0], 2 * shape[1], 4)
-    results = []
-    for conv in (
-        networks._conv_transpose_small,
-        lambda x, k: tf.nn.conv2d_transpose(x, k, output_shape, 2, "SAME"),
-    ):
-        with tf.GradientTape() as tape:
-            tape.watch([x, kernel])
-            y = conv(x, kernel)
-            weights = tf.reshape(tf.range(tf.size(y), dtype=y.dtype), y.shape)
-            loss = tf.reduce_sum(y * weights / 100.0)
-        results.append((y, *tape.gradient(loss, [x, kernel])))
+    results = [
+        _weighted_gradients(lambda x, conv=conv: conv(x, kernel), x, [x, kernel])
+        for conv in (
+            networks._conv_transpose_small,
+            lambda x, k: tf.nn.conv2d_transpose(x, k, output_shape, 2, "SAME"),
+        )
+    ]
     for got, want in zip(*results, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 

@@ -28,7 +28,7 @@ _HISTORY_FILE = "history.json"
 _METRIC_ORDER = ("loss", "reconstruction_loss", "kl_loss")
 
 # Keras dtype policies that training may run under. Mixed bfloat16 keeps float32
-# weights and computes the networks in bfloat16; at batch 100 it trains ~1.3x
+# weights and computes the networks in bfloat16; at batch 100 it trains ~1.37x
 # the images/s of float32 on this project's AVX512-BF16 CPU (see
 # bench/README.md), and where the CPU lacks bfloat16 instructions TensorFlow
 # emulates them, which is slower. "auto" (the Kedro default) picks it only on a
