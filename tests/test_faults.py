@@ -49,6 +49,10 @@ BAD_PARAMETERS = [
         "'cosine'",
     ),
     (
+        {"training": {"ema_momentum": 1}},
+        "training.ema_momentum: got 1; allowed: a number < 1",
+    ),
+    (
         {"training": {"reconstruction_loss": "l1"}},
         "training.reconstruction_loss: got 'l1'; allowed: 'bce' or 'mse'",
     ),

@@ -54,6 +54,7 @@ class TrainingParams(_Section):
     batch_size: PositiveInt = 100
     learning_rate: PositiveFloat = 3e-3
     learning_rate_schedule: Literal["constant", "cosine"] = "cosine"
+    ema_momentum: float | None = Field(default=0.98, ge=0, lt=1)
     seed: int = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
     precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"

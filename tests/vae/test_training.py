@@ -188,6 +188,123 @@ def test_unknown_schedule_is_rejected():
         _fit(_model(), _strokes(), schedule="linear")
 
 
+class _Visited(keras.callbacks.Callback):
+    """Records the weights being trained after every step, and at epoch ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[list[np.ndarray]] = []
+        self.epoch_ends: list[list[np.ndarray]] = []
+        self.at_start: list[np.ndarray] | None = None
+
+    def _weights(self) -> list[np.ndarray]:
+        return [v.numpy() for v in self.model.trainable_variables]
+
+    def on_train_begin(self, logs=None):
+        self.at_start = self._weights()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append(self._weights())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_ends.append(self._weights())
+
+
+class _StopAfter(keras.callbacks.Callback):
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = epoch + 1 == self.epochs
+
+
+def _moving_average(steps, momentum, start=None):
+    """Keras' average: the first step's weights, then momentum-weighted."""
+    average = start if start is not None else steps[0]
+    for weights in steps if start is not None else steps[1:]:
+        average = [
+            momentum * a + (1 - momentum) * w
+            for a, w in zip(average, weights, strict=True)
+        ]
+    return average
+
+
+def _assert_weights_equal(got, want):
+    for got_one, want_one in zip(got, want, strict=True):
+        np.testing.assert_allclose(got_one, want_one, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("stop_after", [None, 2])
+def test_weight_averaging_gives_the_moving_average_at_epoch_ends_and_the_end(
+    stop_after,
+):
+    visited = _Visited()
+    model = _model()
+    callbacks = [visited] if stop_after is None else [visited, _StopAfter(stop_after)]
+
+    # 4 epochs of 5 steps: the momentum 0.9 is capped at 1 - 10/20 = 0.5.
+    _fit(model, _strokes(), epochs=4, ema_momentum=0.9, callbacks=callbacks)
+
+    epochs_run = stop_after or 4
+    assert len(visited.steps) == 5 * epochs_run
+    for epoch, at_end in enumerate(visited.epoch_ends, start=1):
+        _assert_weights_equal(at_end, _moving_average(visited.steps[: 5 * epoch], 0.5))
+    final = [v.numpy() for v in model.trainable_variables]
+    _assert_weights_equal(final, visited.epoch_ends[-1])
+    # Averaging changed something: the model is not the last weights trained.
+    assert not all(
+        np.allclose(f, w, atol=1e-6)
+        for f, w in zip(final, visited.steps[-1], strict=True)
+    )
+
+
+def test_a_resumed_run_trains_on_from_its_weights_and_average(tmp_path):
+    backup_dir = tmp_path / "backup"
+    images = _strokes()
+    first = _Visited()
+    with pytest.raises(RuntimeError, match="killed"):
+        _fit(
+            _model(),
+            images,
+            epochs=4,
+            ema_momentum=0.9,
+            backup_dir=backup_dir,
+            callbacks=[first, _Interrupt(2)],
+        )
+    second = _Visited()
+    model = _model()
+
+    _fit(
+        model,
+        images,
+        epochs=4,
+        ema_momentum=0.9,
+        backup_dir=backup_dir,
+        callbacks=[second],
+    )
+
+    # The backup holds the weights being trained, not their average ...
+    _assert_weights_equal(second.at_start, first.steps[-1])
+    # ... and the average, which goes on from where it was.
+    want = _moving_average(second.steps, 0.5, start=first.epoch_ends[-1])
+    _assert_weights_equal([v.numpy() for v in model.trainable_variables], want)
+
+
+@pytest.mark.parametrize(
+    ("momentum", "steps", "used"),
+    [(0.98, 12_000, 0.98), (0.98, 100, 0.9), (0.98, 20, 0.5), (0.98, 10, 0.0)],
+)
+def test_averaging_spans_at_most_a_tenth_of_the_run(momentum, steps, used):
+    assert training.ema_momentum_for(momentum, steps) == pytest.approx(used)
+
+
+@pytest.mark.parametrize("momentum", [1.0, -0.1])
+def test_momentum_outside_zero_to_one_is_rejected(momentum):
+    with pytest.raises(ValueError, match=r"ema_momentum must be in \[0, 1\)"):
+        _fit(_model(), _strokes(), ema_momentum=momentum)
+
+
 def test_same_seed_gives_the_same_history():
     images = _strokes(200, seed=1)
 

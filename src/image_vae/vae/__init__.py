@@ -5,7 +5,7 @@ A notebook can use it on its own::
     from image_vae.vae import VAE, fit_vae
     model = VAE(input_shape=(32, 32, 1), latent_dim=2)
     fit_vae(model, x_train, x_test, epochs=20, batch_size=100,
-            learning_rate=3e-3, schedule="cosine", seed=42)
+            learning_rate=3e-3, schedule="cosine", ema_momentum=0.98, seed=42)
     z_mean, z_log_var = model.encode(x_test)
 
 Importing it registers the custom Keras classes, so ``keras.saving.load_model``

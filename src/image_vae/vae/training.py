@@ -40,6 +40,8 @@ _BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 # from the learning rate to 0 over all the run's steps.
 Schedule = Literal["constant", "cosine"]
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
+# Weight averaging spans at most 1/this of a run's steps (see ema_momentum_for).
+_EMA_RUN_FRACTION = 10
 # Validation batches hold at least this many images: validation only runs
 # forward, its per-image means do not depend on the batching, and on a 2-core CPU
 # 10,000 test images took about half as long in batches of 1000 as of 100.
@@ -194,6 +196,7 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
     jit_compile: bool | Literal["auto"] = "auto",
     precision: Precision = "float32",
     schedule: Schedule = "constant",
+    ema_momentum: float | None = None,
 ) -> dict[str, list[float]]:
     """Compiles ``model`` with Adam and trains it on images.
 
@@ -230,6 +233,12 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
             from ``learning_rate`` to 0 along a half cosine over the
             ``epochs`` (a resumed run continues the same curve: the backup
             holds the optimizer's step count).
+        ema_momentum: With a value in ``[0, 1)``, Polyak averaging: Adam keeps
+            an exponential moving average of the weights it visits (Keras'
+            ``use_ema``), validation and the callbacks after the built-in ones
+            see the average at the end of each epoch, and the model ends with
+            the average. The momentum is capped by :func:`ema_momentum_for`.
+            ``None`` trains without averaging.
 
     Returns:
         The history: ``loss``, ``reconstruction_loss``, ``kl_loss`` (and the
@@ -237,8 +246,14 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
 
     Raises:
         NonFiniteLossError: If the training loss becomes NaN or infinite.
-        ValueError: If ``precision`` or ``schedule`` is unknown.
+        ValueError: If ``precision`` or ``schedule`` is unknown, or
+            ``ema_momentum`` is outside ``[0, 1)``.
     """
+    if ema_momentum is not None and not 0 <= ema_momentum < 1:
+        raise ValueError(
+            f"ema_momentum must be in [0, 1), or None for no weight averaging. "
+            f"Received: ema_momentum={ema_momentum!r}"
+        )
     if schedule not in SCHEDULES:
         raise ValueError(
             f"schedule must be one of {SCHEDULES}. Received: schedule={schedule!r}"
@@ -256,13 +271,18 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         if precision == model.encoder.dtype_policy.name
         else _twin(model, precision)
     )
+    steps = epochs * math.ceil(len(train_images) / batch_size)
     if schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(
-            learning_rate,
-            decay_steps=epochs * math.ceil(len(train_images) / batch_size),
+            learning_rate, decay_steps=steps
         )
+    averaging = (
+        {}
+        if ema_momentum is None
+        else {"use_ema": True, "ema_momentum": ema_momentum_for(ema_momentum, steps)}
+    )
     trainer.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate, **averaging),
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,
     )
@@ -279,6 +299,9 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
             HistoryBackup(backup_dir / _HISTORY_FILE, previous),
             keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True),
         ]
+    if averaging:
+        # After the backup, which must hold the weights being trained.
+        built_in.append(AveragedWeights())
     history = trainer.fit(
         make_dataset(train_images, batch_size, shuffle=True, seed=seed),
         validation_data=(
@@ -300,6 +323,46 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         name: previous.get(name, []) + [float(value) for value in values]
         for name, values in history.history.items()
     }
+
+
+def ema_momentum_for(momentum: float, steps: int) -> float:
+    """``momentum``, capped so that the average spans at most a tenth of the run.
+
+    An exponential moving average of momentum m weighs about the last
+    1 / (1 - m) steps, and Keras starts it from the weights after the first
+    step: in a run of few steps a high momentum would keep mostly the first
+    steps' weights. A run of ``steps`` steps gets at most ``1 - 10 / steps``
+    (0 for 10 steps or fewer: no averaging).
+    """
+    return min(momentum, max(0.0, 1.0 - _EMA_RUN_FRACTION / steps))
+
+
+class AveragedWeights(keras.callbacks.SwapEMAWeights):
+    """The optimizer's averaged weights in the model between epochs and at the end.
+
+    Keras' ``SwapEMAWeights(swap_on_epoch=True)``: validation, and the callbacks
+    after this one at the end of an epoch, see the averaged weights; the
+    weights being trained are swapped back in when the next epoch begins.
+    Keras ends ``fit`` by copying the optimizer's average into the model, which
+    after an early stop (a callback setting ``stop_training``) holds the
+    trained weights instead, swapped out; so this keeps a copy of each epoch's
+    average and puts it back when training ends.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(swap_on_epoch=True)
+        self._average: list[np.ndarray] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        self._average = [v.numpy() for v in self.model.trainable_variables]
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._average is not None:
+            for variable, value in zip(
+                self.model.trainable_variables, self._average, strict=True
+            ):
+                variable.assign(value)
 
 
 def auto_precision() -> Precision:

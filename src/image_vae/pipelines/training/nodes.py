@@ -83,6 +83,7 @@ def train_model(
         batch_size=config.batch_size,
         learning_rate=config.learning_rate,
         schedule=config.learning_rate_schedule,
+        ema_momentum=config.ema_momentum,
         seed=config.seed,
         callbacks=live_callbacks(),
         backup_dir=checkpoint_path(config, train_images),
