@@ -202,38 +202,78 @@ def test_small_transposed_conv_has_tensorflows_gradients(shape):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_bfloat16_transposed_conv_takes_the_small_path_only_when_small(monkeypatch):
+@pytest.mark.parametrize("shape", [(4, 4, 3), (2, 6, 5)])
+def test_small_relu_conv_has_tensorflows_gradients(shape):
+    rng = np.random.default_rng(5)
+    # Inputs both sides of 0, so the ReLU cuts some outputs and not others.
+    x = tf.constant(rng.normal(size=(3, *shape)), "float32")
+    kernel = tf.Variable(rng.normal(size=(3, 3, shape[-1], 4)), dtype="float32")
+    bias = tf.Variable(rng.normal(size=4), dtype="float32")
+    results = [
+        _weighted_gradients(
+            lambda x, conv=conv: conv(x, kernel, bias), x, [x, kernel, bias]
+        )
+        for conv in (
+            networks._conv_relu_small,
+            lambda x, k, b: tf.nn.relu(tf.nn.conv2d(x, k, 2, "SAME") + b),
+        )
+    ]
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("layer", "small_path", "settings"),
+    [
+        (
+            networks.Conv2DTranspose,
+            "_conv_transpose_small",
+            {"strides": 2, "padding": "same"},
+        ),
+        (
+            networks.Conv2D,
+            "_conv_relu_small",
+            {"strides": 2, "padding": "same", "activation": "relu"},
+        ),
+    ],
+)
+def test_bfloat16_layers_take_the_small_path_only_when_small(
+    monkeypatch, layer, small_path, settings
+):
     calls = []
-    small = networks._conv_transpose_small
+    small = getattr(networks, small_path)
     monkeypatch.setattr(
-        networks,
-        "_conv_transpose_small",
-        lambda *args: calls.append(args[0].shape) or small(*args),
+        networks, small_path, lambda *args: calls.append(args[0].shape) or small(*args)
     )
-    settings = {"strides": 2, "padding": "same", "dtype": "mixed_bfloat16"}
+    keras_layer = getattr(keras.layers, layer.__name__)
+    bfloat16 = {**settings, "dtype": "mixed_bfloat16"}
     side = networks._SMALL_INPUT_SIDE
-    x = np.random.default_rng(4).random((2, side, side, 3)).astype("float32")
-    ours = networks.Conv2DTranspose(4, 3, **settings)
-    theirs = keras.layers.Conv2DTranspose(4, 3, **settings)
-    for layer in (ours, theirs):
-        layer.build(x.shape)
+    x = np.random.default_rng(4).normal(size=(2, side, side, 3)).astype("float32")
+    ours = layer(4, 3, **bfloat16)
+    theirs = keras_layer(4, 3, **bfloat16)
+    for one in (ours, theirs):
+        one.build(x.shape)
+    ours.bias.assign(np.linspace(-0.5, 0.5, 4))
     theirs.set_weights(ours.get_weights())
 
     results = []
-    for layer in (ours, theirs):
+    for one in (ours, theirs):
         with tf.GradientTape() as tape:
-            y = tf.cast(layer(x), "float32")
+            y = tf.cast(one(x), "float32")
             loss = tf.reduce_sum(y * tf.linspace(-1.0, 1.0, y.shape[-1]))
-        results.append((y, tape.gradient(loss, layer.kernel)))
+        results.append((y, *tape.gradient(loss, [one.kernel, one.bias])))
     for got, want in zip(*results, strict=True):
         # bfloat16 keeps 8 significant bits.
         np.testing.assert_allclose(
             got, want, atol=0.02 * float(tf.reduce_max(tf.abs(want)))
         )
-    networks.Conv2DTranspose(4, 3, **settings)(np.concatenate([x, x], axis=1))
-    networks.Conv2DTranspose(4, 3, strides=2, padding="same")(x)
+    layer(4, 3, **bfloat16)(np.concatenate([x, x], axis=1))  # larger
+    layer(4, 3, **bfloat16)(x[:, 1:, 1:])  # odd sides
+    layer(4, 3, **settings)(x)  # float32
+    if "activation" in settings:
+        layer(4, 3, **{**bfloat16, "activation": None})(x)
 
-    assert calls == [x.shape]  # not for a larger image, nor in float32
+    assert calls == [x.shape]
 
 
 def test_the_decoder_keeps_keras_weight_layouts():

@@ -201,12 +201,30 @@ class Conv2D(layers.Conv2D):
       out) is computed as the transposed convolution of the flipped kernel,
       which is the same sum. oneDNN's kernels for few output channels are slow:
       that layer's forward pass, weight gradient and input gradient took about
-      2.5× as long as written this way.
+      2.5× as long as written this way;
+    - in bfloat16, a 3×3, stride-2, ``same``-padded ReLU layer on inputs of at
+      most :data:`_SMALL_INPUT_SIDE` pixels a side (the encoder's last) gets
+      its kernel gradient from :func:`_conv_relu_small`, for the reason given
+      at :class:`Conv2DTranspose`.
     """
 
     def call(self, inputs):
+        if self._small_bfloat16_relu(inputs):
+            return _conv_relu_small(
+                inputs,
+                ops.cast(self.kernel, self.compute_dtype),
+                ops.cast(self.bias, self.compute_dtype),
+            )
         outputs = _add_bias(self, self.convolution_op(inputs, self.kernel))
         return outputs if self.activation is None else self.activation(outputs)
+
+    def _small_bfloat16_relu(self, inputs) -> bool:
+        return (
+            self.activation is keras.activations.relu
+            and self.use_bias
+            and self.groups == 1
+            and _small_bfloat16_stride2(self, inputs)
+        )
 
     def convolution_op(self, inputs, kernel):
         in_channels = kernel.shape[-2]
@@ -262,47 +280,79 @@ class Conv2DTranspose(layers.Conv2DTranspose):
         return outputs if self.activation is None else self.activation(outputs)
 
     def _small_bfloat16(self, inputs) -> bool:
-        return (
-            self.compute_dtype == "bfloat16"
-            and keras.backend.backend() == "tensorflow"
-            and self.padding == "same"
-            and self.data_format == "channels_last"
-            and tuple(self.strides) == (2, 2)
-            and tuple(self.kernel_size) == (3, 3)
-            and tuple(self.dilation_rate) == (1, 1)
-            and self.output_padding is None
-            and all(
-                side is not None and side <= _SMALL_INPUT_SIDE
-                for side in inputs.shape[1:3]
-            )
+        return self.output_padding is None and _small_bfloat16_stride2(self, inputs)
+
+
+def _small_bfloat16_stride2(layer: layers.Layer, inputs) -> bool:
+    """Whether a (transposed) conv layer gets :func:`_stride2_kernel_gradient`.
+
+    In bfloat16 only, for 3×3, stride-2, ``same``-padded layers on even-sided
+    inputs of at most :data:`_SMALL_INPUT_SIDE` pixels a side.
+    """
+    return (
+        layer.compute_dtype == "bfloat16"
+        and keras.backend.backend() == "tensorflow"
+        and layer.padding == "same"
+        and layer.data_format == "channels_last"
+        and tuple(layer.strides) == (2, 2)
+        and tuple(layer.kernel_size) == (3, 3)
+        and tuple(layer.dilation_rate) == (1, 1)
+        and all(
+            side is not None and side <= _SMALL_INPUT_SIDE and side % 2 == 0
+            for side in inputs.shape[1:3]
         )
+    )
 
 
-# Largest input side for which _conv_transpose_small's kernel gradient was
-# faster than oneDNN's in bfloat16 (2026-11-27, AVX512-BF16 without AMX, batch
-# 100: 4 -> 8 pixels 5.3 -> 3.0 ms, 8 -> 16 6.2 -> 5.3 ms, 16 -> 32 5.0 -> 8.0
-# ms); in float32 it was slower at every size, so it is used in bfloat16 only.
+# Largest input side for which _stride2_kernel_gradient was faster than
+# oneDNN's kernel gradient in bfloat16 (2026-11-27, AVX512-BF16 without AMX,
+# batch 100: transposed 4 -> 8 pixels 5.3 -> 3.0 ms, 8 -> 16 6.2 -> 5.3 ms,
+# 16 -> 32 5.0 -> 8.0 ms; the encoder's 8 -> 4 2.6 -> 1.7 ms, while its 16 -> 8
+# made the training step slower); in float32 it was slower at every size, so it
+# is used in bfloat16 only.
 _SMALL_INPUT_SIDE = 8
+
+
+def _stride2_kernel_gradient(large, small):
+    """The kernel gradient of a 3×3, stride-2, ``same`` convolution, NHWC.
+
+    ``large`` is the convolution's input (or a transposed convolution's output
+    gradient), ``small`` its output gradient (or a transposed convolution's
+    input), half the size a side. TensorFlow computes the sum
+
+        dK[a, b, c, d] = Σ_{n, p, q} large_pad[n, 2p + a, 2q + b, c] · small[n, p, q, d]
+
+    with ``Conv2DBackpropFilter``; here it is one forward convolution: a
+    dilation-2, ``valid`` convolution of ``large_pad`` with the images and
+    channels axes swapped (c as the batch, n as the channels) by ``small`` laid
+    out as a ``(p, q, n, d)`` filter. ``large_pad`` is ``large`` padded by one
+    row and column at the end, as TensorFlow's ``same`` padding pads a
+    stride-2 3×3 convolution of an even-sized image.
+
+    Returns:
+        ``(3, 3, c, d)``: a Conv2D kernel's layout (in, out) when ``large`` is
+        the input, a Conv2DTranspose one's (out, in) when it is the output.
+    """
+    padded = tf.pad(large, [[0, 0], [0, 1], [0, 1], [0, 0]])
+    gradient = tf.nn.conv2d(
+        tf.transpose(padded, (3, 1, 2, 0)),
+        tf.transpose(small, (1, 2, 0, 3)),
+        strides=1,
+        padding="VALID",
+        dilations=2,
+    )
+    return tf.transpose(gradient, (1, 2, 0, 3))
 
 
 @tf.custom_gradient
 def _conv_transpose_small(inputs, kernel):
     """``conv_transpose(inputs, kernel)``, 3×3, stride 2, ``same``, NHWC.
 
-    The forward pass and the input gradient are TensorFlow's own ops. The
-    kernel gradient, which TensorFlow computes with ``Conv2DBackpropFilter``,
-    is the same sum written as one forward convolution:
-
-        dK[a, b, o, i] = Σ_{n, p, q} dy_pad[n, 2p + a, 2q + b, o] · x[n, p, q, i]
-
-    is a dilation-2, ``valid`` convolution of ``dy_pad`` with the images and
-    channels axes swapped (o as the batch, n as the channels) by ``x`` laid out
-    as a ``(p, q, n, i)`` filter. ``dy_pad`` is ``dy`` padded by one row and
-    column at the end, as TensorFlow's ``same`` padding pads a stride-2 3×3
-    convolution of an even-sized image.
+    The forward pass and the input gradient are TensorFlow's own ops; the
+    kernel gradient is :func:`_stride2_kernel_gradient`.
 
     Args:
-        inputs: ``(batch, h, w, in_channels)``.
+        inputs: ``(batch, h, w, in_channels)``, h and w even.
         kernel: ``(3, 3, out_channels, in_channels)``, Keras' layout.
 
     Returns:
@@ -313,17 +363,39 @@ def _conv_transpose_small(inputs, kernel):
     outputs = tf.nn.conv2d_transpose(inputs, kernel, output_shape, 2, "SAME")
 
     def gradient(upstream):
-        padded = tf.pad(upstream, [[0, 0], [0, 1], [0, 1], [0, 0]])
-        kernel_gradient = tf.nn.conv2d(
-            tf.transpose(padded, (3, 1, 2, 0)),
-            tf.transpose(inputs, (1, 2, 0, 3)),
-            strides=1,
-            padding="VALID",
-            dilations=2,
-        )
         return (
             tf.nn.conv2d(upstream, kernel, 2, "SAME"),
-            tf.transpose(kernel_gradient, (1, 2, 0, 3)),
+            _stride2_kernel_gradient(upstream, inputs),
+        )
+
+    return outputs, gradient
+
+
+@tf.custom_gradient
+def _conv_relu_small(inputs, kernel, bias):
+    """``relu(conv2d(inputs, kernel) + bias)``, 3×3, stride 2, ``same``, NHWC.
+
+    The forward ops are TensorFlow's own, one gradient function covers all
+    three (so that TensorFlow can still fuse them into one oneDNN convolution),
+    and the kernel gradient is :func:`_stride2_kernel_gradient`.
+
+    Args:
+        inputs: ``(batch, h, w, in_channels)``, h and w even.
+        kernel: ``(3, 3, in_channels, out_channels)``, Keras' layout.
+        bias: ``(out_channels,)``.
+
+    Returns:
+        ``(batch, h / 2, w / 2, out_channels)``, and the gradient function.
+    """
+    outputs = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(inputs, kernel, 2, "SAME"), bias))
+
+    def gradient(upstream):
+        # The ReLU passes the gradient where its output is positive.
+        upstream = tf.raw_ops.ReluGrad(gradients=upstream, features=outputs)
+        return (
+            tf.nn.conv2d_transpose(upstream, kernel, tf.shape(inputs), 2, "SAME"),
+            _stride2_kernel_gradient(inputs, upstream),
+            tf.raw_ops.BiasAddGrad(out_backprop=upstream),
         )
 
     return outputs, gradient
