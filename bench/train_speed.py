@@ -661,11 +661,16 @@ def markdown_report(report: dict) -> str:
         cells(["precision", *(rows[n]["precision"] for n in names)]),
         cells(
             [
-                "batch, learning rate",
+                "batch, learning rate, weight averaging",
                 *(
                     f"{rows[n]['params']['batch_size']}, "
                     f"{rows[n]['params']['learning_rate']:g} "
-                    f"{rows[n]['params'].get('learning_rate_schedule', 'constant')}"
+                    f"{rows[n]['params'].get('learning_rate_schedule', 'constant')}, "
+                    + (
+                        f"EMA {rows[n]['params']['ema_momentum']:g}"
+                        if rows[n]["params"].get("ema_momentum") is not None
+                        else "none"
+                    )
                     for n in names
                 ),
             ]
