@@ -268,9 +268,9 @@ def test_bfloat16_layers_take_the_small_path_only_when_small(
             got, want, atol=0.02 * float(tf.reduce_max(tf.abs(want)))
         )
     layer(4, 3, **bfloat16)(np.concatenate([x, x], axis=1))  # larger
-    layer(4, 3, **bfloat16)(x[:, 1:, 1:])  # odd sides
     layer(4, 3, **settings)(x)  # float32
-    if "activation" in settings:
+    if layer is networks.Conv2D:
+        layer(4, 3, **bfloat16)(x[:, 1:, 1:])  # odd sides: `same` pads both
         layer(4, 3, **{**bfloat16, "activation": None})(x)
 
     assert calls == [x.shape]

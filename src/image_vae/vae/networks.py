@@ -223,6 +223,8 @@ class Conv2D(layers.Conv2D):
             self.activation is keras.activations.relu
             and self.use_bias
             and self.groups == 1
+            # _stride2_kernel_gradient pads as `same` pads an even side.
+            and all(side is not None and side % 2 == 0 for side in inputs.shape[1:3])
             and _small_bfloat16_stride2(self, inputs)
         )
 
@@ -286,8 +288,8 @@ class Conv2DTranspose(layers.Conv2DTranspose):
 def _small_bfloat16_stride2(layer: layers.Layer, inputs) -> bool:
     """Whether a (transposed) conv layer gets :func:`_stride2_kernel_gradient`.
 
-    In bfloat16 only, for 3×3, stride-2, ``same``-padded layers on even-sided
-    inputs of at most :data:`_SMALL_INPUT_SIDE` pixels a side.
+    In bfloat16 only, for 3×3, stride-2, ``same``-padded layers on inputs of
+    at most :data:`_SMALL_INPUT_SIDE` pixels a side.
     """
     return (
         layer.compute_dtype == "bfloat16"
@@ -298,8 +300,7 @@ def _small_bfloat16_stride2(layer: layers.Layer, inputs) -> bool:
         and tuple(layer.kernel_size) == (3, 3)
         and tuple(layer.dilation_rate) == (1, 1)
         and all(
-            side is not None and side <= _SMALL_INPUT_SIDE and side % 2 == 0
-            for side in inputs.shape[1:3]
+            side is not None and side <= _SMALL_INPUT_SIDE for side in inputs.shape[1:3]
         )
     )
 
@@ -352,7 +353,7 @@ def _conv_transpose_small(inputs, kernel):
     kernel gradient is :func:`_stride2_kernel_gradient`.
 
     Args:
-        inputs: ``(batch, h, w, in_channels)``, h and w even.
+        inputs: ``(batch, h, w, in_channels)``.
         kernel: ``(3, 3, out_channels, in_channels)``, Keras' layout.
 
     Returns:
