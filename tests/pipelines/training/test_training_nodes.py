@@ -1,0 +1,45 @@
+"""The training node hands every training parameter to fit_vae."""
+
+import numpy as np
+import pytest
+
+from image_vae.pipelines.training import nodes
+
+
+@pytest.mark.parametrize("ema_momentum", [0.9, None])
+def test_train_model_passes_the_training_parameters_on(
+    monkeypatch, tmp_path, ema_momentum
+):
+    seen = {}
+    real_fit = nodes.fit_vae
+
+    def fit_vae(model, train, val, **settings):
+        seen.update(settings)
+        return real_fit(model, train, val, **settings)
+
+    monkeypatch.setattr(nodes, "fit_vae", fit_vae)
+    images = np.random.default_rng(0).random((64, 16, 16, 1)).astype("float32")
+    params = {
+        "filters": [4, 8],
+        "epochs": 2,
+        "batch_size": 32,
+        "learning_rate": 0.002,
+        "learning_rate_schedule": "constant",
+        "ema_momentum": ema_momentum,
+        "precision": "float32",
+        "seed": 3,
+        "checkpoint_dir": str(tmp_path),
+    }
+
+    _, history = nodes.train_model(images[:48], images[48:], params)
+
+    assert {key: seen[key] for key in ("epochs", "batch_size", "seed")} == {
+        "epochs": 2,
+        "batch_size": 32,
+        "seed": 3,
+    }
+    assert seen["learning_rate"] == 0.002
+    assert seen["schedule"] == "constant"
+    assert seen["ema_momentum"] == ema_momentum
+    assert seen["precision"] == "float32"
+    assert len(history) == 2
