@@ -40,7 +40,7 @@ data: setup
 	    apt-get install -y -qq dataset-fashion-mnist >/dev/null) || \
 	  echo "apt could not install dataset-fashion-mnist; the download mirrors will serve"; \
 	fi
-	$(BIN)/python -m image_vae.datasets.fetch
+	$(BIN)/python -m image_vae.fetch_raw_data
 
 bench: setup-dev data
 	$(BIN)/python bench/train_speed.py

@@ -1,4 +1,4 @@
-"""Project pipelines."""
+"""Project pipelines: the same set whatever files exist."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 # Pipelines that make up `kedro run`. `morph` reuses the saved model and runs alone;
-# `reference_classifier` is dropped once its model is saved (see sweep_hooks.py).
+# `reference_classifier` trains its model only when none is saved (its own node).
 DEFAULT_PIPELINES = (
     "data_processing",
     "training",

@@ -17,7 +17,8 @@ quiet_startup()
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import image_vae.vae  # noqa: E402  registers the Keras classes before models load
-from image_vae.hooks import ParameterValidationHooks, RunTagsHooks  # noqa: E402
+from image_vae.parameter_hooks import ParameterValidationHooks  # noqa: E402
+from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
 from image_vae.sweep_hooks import SessionPipelinesHooks, sweep_run_hooks  # noqa: E402
 
 HOOKS = (

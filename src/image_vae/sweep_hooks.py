@@ -1,14 +1,10 @@
 """Hooks of the quality pipelines: pipelines fitted to the session, nested runs.
 
 Kedro registers pipelines without knowing the environment or the parameters
-(``--env smoke``, ``--params``). Two pipelines depend on them, so
-:class:`SessionPipelinesHooks` adjusts them once the session's context exists,
-before Kedro looks the requested pipeline up:
-
-- ``sweep`` gets one namespaced model per ``sweep.betas`` of this session;
-- ``__default__`` drops ``reference_classifier`` once this environment has a saved
-  ``reference_classifier_model``: the first ``kedro run`` trains the judge, every
-  later one reuses it, so sample-quality numbers stay comparable across runs.
+(``--env smoke``, ``--params``). The sweep depends on them, so
+:class:`SessionPipelinesHooks` gives ``sweep`` one namespaced model per
+``sweep.betas`` of this session once the session's context exists, before Kedro
+looks the requested pipeline up.
 
 :func:`sweep_run_hooks` gives each β of the sweep its own MLflow run, nested
 under the run kedro-mlflow opens and tagged with its id as ``sweep_id``: metrics
@@ -38,12 +34,9 @@ from image_vae.pipelines.sweep.pipeline import (
 
 logger = logging.getLogger(__name__)
 
-_CLASSIFIER = "reference_classifier"
-_CLASSIFIER_MODEL = "reference_classifier_model"
-
 
 class SessionPipelinesHooks:
-    """Fits ``sweep`` and ``__default__`` to the session's configuration."""
+    """Fits ``sweep`` to the session's configuration."""
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -55,12 +48,6 @@ class SessionPipelinesHooks:
                 pass  # the parameter check names the problem before any node runs
             else:
                 pipelines[SWEEP_NAMESPACE] = create_pipeline(sweep.betas)
-        if (
-            _CLASSIFIER in pipelines
-            and "__default__" in pipelines
-            and context.catalog.exists(_CLASSIFIER_MODEL)
-        ):
-            pipelines["__default__"] = pipelines["__default__"] - pipelines[_CLASSIFIER]
 
 
 class _SweepRuns:

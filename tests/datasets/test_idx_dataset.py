@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from image_vae.datasets import IDXDataset, NumpyDataset, RawDataError
-from image_vae.datasets.idx import encode_idx, parse_idx
+from image_vae.datasets.idx_format import encode_idx, parse_idx
 from image_vae.errors import find_user_error
 
 IMAGES = np.arange(3 * 4 * 4, dtype=np.uint8).reshape(3, 4, 4)

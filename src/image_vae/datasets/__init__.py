@@ -1,7 +1,8 @@
 """Custom Kedro datasets: only what kedro-datasets lacks."""
 
-from image_vae.datasets.idx import RawDataError
 from image_vae.datasets.idx_dataset import IDXDataset
+from image_vae.datasets.idx_format import RawDataError
 from image_vae.datasets.numpy_dataset import NumpyDataset
+from image_vae.datasets.optional_model_dataset import OptionalModelDataset
 
-__all__ = ["IDXDataset", "NumpyDataset", "RawDataError"]
+__all__ = ["IDXDataset", "NumpyDataset", "OptionalModelDataset", "RawDataError"]

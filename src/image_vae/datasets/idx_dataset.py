@@ -11,12 +11,14 @@ import fsspec
 import numpy as np
 from kedro.io.core import AbstractDataset, get_filepath_str, get_protocol_and_path
 
-from image_vae.datasets.idx import (
+from image_vae.datasets.idx_format import (
     RawDataError,
     decompress,
     encode_idx,
-    obtain_verified,
     parse_idx,
+)
+from image_vae.datasets.verified_download import (
+    obtain_verified,
     verify_sha256,
     write_atomically,
 )

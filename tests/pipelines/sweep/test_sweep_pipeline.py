@@ -77,29 +77,18 @@ def registry():
     configure_project("image_vae")
 
 
-def _context(betas, classifier_saved):
-    catalog = SimpleNamespace(exists=lambda name: classifier_saved)
-    return SimpleNamespace(params={"sweep": {"betas": betas}}, catalog=catalog)
+def _context(betas):
+    return SimpleNamespace(params={"sweep": {"betas": betas}})
 
 
 def test_session_hook_builds_the_sweep_from_the_session_betas(registry):
-    SessionPipelinesHooks().after_context_created(_context([1.0, 3.0], False))
+    SessionPipelinesHooks().after_context_created(_context([1.0, 3.0]))
 
     names = {n.namespace for n in registry["sweep"].nodes}
     assert names == {"sweep.beta_1", "sweep.beta_3", "sweep"}
-    default = {n.name for n in registry["__default__"].nodes}
-    assert "train_reference_classifier" in default
-
-
-def test_session_hook_drops_the_classifier_from_kedro_run_once_saved(registry):
-    SessionPipelinesHooks().after_context_created(_context([1.0], True))
-
-    default = {n.name for n in registry["__default__"].nodes}
-    assert "train_reference_classifier" not in default
-    assert {"train_vae_model", "measure_prior_samples"} <= default
 
 
 def test_session_hook_leaves_invalid_betas_to_the_parameter_check(registry):
-    SessionPipelinesHooks().after_context_created(_context([-1.0], False))
+    SessionPipelinesHooks().after_context_created(_context([-1.0]))
 
     assert len({n.namespace for n in registry["sweep"].nodes}) == 7  # 6 β + summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from image_vae.datasets.idx import RawDataError
+from image_vae.datasets.idx_format import RawDataError
 from image_vae.vae.preprocessing import preprocess_images
 
 

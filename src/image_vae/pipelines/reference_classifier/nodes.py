@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import keras
@@ -11,6 +12,32 @@ from image_vae.parameters import ReferenceClassifierParams
 from image_vae.vae.classifier import build_classifier, classify, fit_classifier
 from image_vae.vae.latent import FASHION_MNIST_CLASSES
 from image_vae.vae.metrics import mean_confidence
+
+logger = logging.getLogger(__name__)
+
+
+def train_reference_classifier_if_missing(
+    saved: keras.Model | None,
+    images: np.ndarray,
+    labels: np.ndarray,
+    params: dict[str, Any],
+) -> keras.Model:
+    """The saved judge when there is one, else a newly trained one.
+
+    Every run that measures sample quality then uses the same judge, so that
+    their numbers compare; delete the saved model to train a new one.
+
+    Args:
+        saved: The newest saved reference classifier, or ``None``.
+        images: ``(n, H, W, C)`` float32 in [0, 1].
+        labels: ``(n,)`` class indices.
+        params: The ``reference_classifier`` parameters.
+    """
+    if saved is not None:
+        logger.info("Reusing the saved reference classifier (the fixed judge)")
+        return saved
+    logger.info("No reference classifier saved yet: training one")
+    return train_reference_classifier(images, labels, params)
 
 
 def train_reference_classifier(

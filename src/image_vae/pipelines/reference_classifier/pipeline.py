@@ -1,9 +1,9 @@
-"""``reference_classifier``: trains the fixed judge of sample quality once.
+"""``reference_classifier``: the fixed judge of sample quality, trained once.
 
-``kedro run`` includes it only while no ``reference_classifier_model`` is saved
-(see ``image_vae.sweep_hooks``); later runs, the sweep and ``sample_quality``
-reuse the saved one, so their numbers share one yardstick. Run this pipeline to
-train a new one.
+Its first node trains the classifier only when none is saved yet
+(``saved_reference_classifier_model`` loads ``None`` then); every later run, the
+sweep and ``sample_quality`` reuse the saved one, so their numbers share one
+yardstick.
 """
 
 from kedro.pipeline import Pipeline, node
@@ -11,7 +11,7 @@ from kedro.pipeline import Pipeline, node
 from image_vae.pipelines.evaluation.nodes import to_metric_history
 from image_vae.pipelines.reference_classifier.nodes import (
     evaluate_reference_classifier,
-    train_reference_classifier,
+    train_reference_classifier_if_missing,
 )
 
 
@@ -20,10 +20,15 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             node(
-                train_reference_classifier,
-                inputs=["train_images", "train_labels", "params:reference_classifier"],
+                train_reference_classifier_if_missing,
+                inputs=[
+                    "saved_reference_classifier_model",
+                    "train_images",
+                    "train_labels",
+                    "params:reference_classifier",
+                ],
                 outputs="reference_classifier_model",
-                name="train_reference_classifier",
+                name="train_reference_classifier_if_missing",
             ),
             node(
                 evaluate_reference_classifier,

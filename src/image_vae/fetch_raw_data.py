@@ -1,4 +1,4 @@
-"""``python -m image_vae.datasets.fetch``: make sure every raw IDX file is present.
+"""``python -m image_vae.fetch_raw_data``: make sure every raw IDX file is present.
 
 Reads the catalog of the Kedro project in the current directory and asks each
 ``IDXDataset`` entry to obtain its file if missing (system copy first, then the
@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from image_vae.datasets.idx import RawDataError
 from image_vae.datasets.idx_dataset import IDXDataset
+from image_vae.datasets.idx_format import RawDataError
 
 
 def main(argv: list[str] | None = None) -> int:
