@@ -9,7 +9,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
 
-from image_vae.datasets import IDXDataset
+from image_vae.datasets import IDXDataset, OptionalModelDataset
 from image_vae.errors import UserFacingError
 from image_vae.parameters import validate_parameters
 
@@ -37,14 +37,15 @@ class MissingInputError(UserFacingError):
 def check_inputs_exist(pipeline: Pipeline, catalog: DataCatalog) -> None:
     """Raises ``MissingInputError`` for free inputs that do not exist yet.
 
-    Raw IDX files are exempt: they fetch themselves when first loaded.
+    Raw IDX files are exempt (they fetch themselves when first loaded), and so are
+    optional ones (they load ``None`` when missing).
     """
     missing = []
     for name in sorted(pipeline.inputs()):
         if name == "parameters" or name.startswith("params:"):
             continue
         dataset = catalog.get(name) if name in catalog else None
-        if dataset is None or isinstance(dataset, IDXDataset):
+        if dataset is None or isinstance(dataset, IDXDataset | OptionalModelDataset):
             continue
         if not dataset.exists():
             missing.append(name)
