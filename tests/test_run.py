@@ -101,7 +101,7 @@ def test_mlflow_run_records_params_live_metrics_figures_model_and_tags(smoke):
 
     tags = training_run.data.tags
     assert tags["pipeline"] == "__default__" and tags["kedro_env"] == "smoke"
-    assert len(tags.get("git_commit", "x" * 40)) == 40
+    assert "git_commit" not in tags  # the copy is not a git work tree
     assert tags["vae_model_version"] == model_versions(smoke)[-1]
 
     assert morph_run.data.tags["pipeline"] == "morph"

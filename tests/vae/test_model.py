@@ -79,13 +79,13 @@ def test_mixed_bfloat16_model_computes_the_loss_in_float32():
         np.testing.assert_allclose(per_image[name], expected[name], rtol=0.02)
 
 
-def test_call_decodes_the_mean_deterministically_unless_training():
+def test_call_decodes_the_mean_deterministically_unless_asked_to_sample():
     model = _model()
     x = _images(6)
 
     inference = keras.ops.convert_to_numpy(model(x))
     again = keras.ops.convert_to_numpy(model(x, training=False))
-    sampled = keras.ops.convert_to_numpy(model(x, training=True))
+    sampled = keras.ops.convert_to_numpy(model(x, sample_posterior=True))
 
     assert inference.shape == x.shape
     assert inference.min() >= 0 and inference.max() <= 1
@@ -198,3 +198,53 @@ def test_helpers_reject_images_of_the_wrong_shape():
         model.encode(np.zeros((2, 16, 16, 1)))
     with pytest.raises(ValueError, match=r"Received: z.shape=\(2, 3\)"):
         model.decode(np.zeros((2, 3)))
+
+
+_LOAD_IN_A_FRESH_PROCESS = """
+import json, sys, zipfile
+import keras
+import image_vae.vae  # registers VAE and Sampling, nothing else
+
+path, encoder_path = sys.argv[1:3]
+model = keras.saving.load_model(path, safe_mode=True)
+encoder = keras.saving.load_model(encoder_path, safe_mode=True)
+config = zipfile.ZipFile(path).read("config.json").decode()
+print(json.dumps({
+    "layers": sorted({type(l).__module__ + "." + type(l).__name__
+                      for net in (model.encoder, model.decoder) for l in net.layers}),
+    "encoder": type(encoder).__module__ + "." + type(encoder).__name__,
+    "config_names_fast": "Fast" in config,
+}))
+"""
+
+
+def test_a_model_trained_by_fit_vae_saves_stock_keras_layers(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from image_vae.vae.training import fit_vae
+
+    model = _model()
+    fit_vae(model, _images(), None, epochs=1, batch_size=16, learning_rate=1e-3, seed=0)
+    model.save(tmp_path / "vae.keras")
+    model.encoder.save(tmp_path / "encoder.keras")
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LOAD_IN_A_FRESH_PROCESS,
+            str(tmp_path / "vae.keras"),
+            str(tmp_path / "encoder.keras"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert found["config_names_fast"] is False
+    assert found["encoder"] == "keras.src.models.functional.Functional"
+    assert all(name.startswith("keras.") for name in found["layers"]), found["layers"]
+    assert any(name.endswith(".Conv2DTranspose") for name in found["layers"])

@@ -170,7 +170,7 @@ def test_conv2d_computes_what_the_keras_layer_computes(
 ):
     settings = {"strides": strides, "padding": "same", "activation": activation}
     _same_function(
-        networks.Conv2D(filters, kernel, **settings),
+        networks.FastConv2D(filters, kernel, **settings),
         keras.layers.Conv2D(filters, kernel, **settings),
         shape,
     )
@@ -179,7 +179,7 @@ def test_conv2d_computes_what_the_keras_layer_computes(
 def test_conv2d_transpose_computes_what_the_keras_layer_computes():
     settings = {"strides": 2, "padding": "same", "activation": "relu"}
     _same_function(
-        networks.Conv2DTranspose(4, 3, **settings),
+        networks.FastConv2DTranspose(4, 3, **settings),
         keras.layers.Conv2DTranspose(4, 3, **settings),
         (4, 4, 3),
     )
@@ -226,12 +226,12 @@ def test_small_relu_conv_has_tensorflows_gradients(shape):
     ("layer", "small_path", "settings"),
     [
         (
-            networks.Conv2DTranspose,
+            networks.FastConv2DTranspose,
             "_conv_transpose_small",
             {"strides": 2, "padding": "same"},
         ),
         (
-            networks.Conv2D,
+            networks.FastConv2D,
             "_conv_relu_small",
             {"strides": 2, "padding": "same", "activation": "relu"},
         ),
@@ -245,7 +245,7 @@ def test_bfloat16_layers_take_the_small_path_only_when_small(
     monkeypatch.setattr(
         networks, small_path, lambda *args: calls.append(args[0].shape) or small(*args)
     )
-    keras_layer = getattr(keras.layers, layer.__name__)
+    keras_layer = getattr(keras.layers, layer.__name__.removeprefix("Fast"))
     bfloat16 = {**settings, "dtype": "mixed_bfloat16"}
     side = networks._SMALL_INPUT_SIDE
     x = np.random.default_rng(4).normal(size=(2, side, side, 3)).astype("float32")
@@ -269,7 +269,7 @@ def test_bfloat16_layers_take_the_small_path_only_when_small(
         )
     layer(4, 3, **bfloat16)(np.concatenate([x, x], axis=1))  # larger
     layer(4, 3, **settings)(x)  # float32
-    if layer is networks.Conv2D:
+    if layer is networks.FastConv2D:
         layer(4, 3, **bfloat16)(x[:, 1:, 1:])  # odd sides: `same` pads both
         layer(4, 3, **{**bfloat16, "activation": None})(x)
 

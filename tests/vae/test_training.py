@@ -96,10 +96,21 @@ def test_training_lowers_the_loss_and_reports_every_metric(latent_dim, caplog):
 def test_xla_and_several_steps_per_execution_train_too():
     # On a GPU, jit_compile="auto" means XLA: check that path on the CPU.
     model = _model()
+    seen = {}
 
-    history = _fit(model, _strokes(), jit_compile=True, steps_per_execution=2)
+    class Compiled(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["jit_compile"] = self.model.jit_compile
 
-    assert model.jit_compile
+    history = _fit(
+        model,
+        _strokes(),
+        jit_compile=True,
+        steps_per_execution=2,
+        callbacks=[Compiled()],
+    )
+
+    assert seen["jit_compile"] is True
     assert len(history["val_kl_loss"]) == 3
     assert history["loss"][-1] < history["loss"][0]
 

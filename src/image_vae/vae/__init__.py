@@ -8,8 +8,9 @@ A notebook can use it on its own::
             learning_rate=3e-3, schedule="cosine", ema_momentum=0.98, seed=42)
     z_mean, z_log_var = model.encode(x_test)
 
-Importing it registers the custom Keras classes, so ``keras.saving.load_model``
-works in safe mode without ``custom_objects``.
+Importing it registers the model's two Keras classes (``VAE`` and its
+``Sampling`` layer), so ``keras.saving.load_model`` works in safe mode without
+``custom_objects``; everything else in a saved model is a stock Keras layer.
 """
 
 from image_vae.vae.latent import (
@@ -20,7 +21,7 @@ from image_vae.vae.latent import (
     resolve_class,
     straight_path,
 )
-from image_vae.vae.losses import kl_divergence, reconstruction_loss
+from image_vae.vae.losses import reconstruction_loss
 from image_vae.vae.model import VAE
 from image_vae.vae.networks import (
     Sampling,
@@ -28,12 +29,14 @@ from image_vae.vae.networks import (
     build_encoder,
     check_input_shape,
 )
+from image_vae.vae.posterior import DiagonalGaussian
 from image_vae.vae.preprocessing import preprocess_images
 from image_vae.vae.training import NonFiniteLossError, fit_vae, make_dataset
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
     "VAE",
+    "DiagonalGaussian",
     "NonFiniteLossError",
     "Projection2D",
     "Sampling",
@@ -42,7 +45,6 @@ __all__ = [
     "check_input_shape",
     "class_direction",
     "fit_vae",
-    "kl_divergence",
     "make_dataset",
     "morph_path",
     "preprocess_images",

@@ -1,8 +1,9 @@
-"""Per-image terms of the β-VAE objective, written with ``keras.ops``.
+"""The reconstruction term of the β-VAE objective, written with ``keras.ops``.
 
-Both functions return one value per image (shape ``(batch,)``), in nats for the
-Bernoulli cross-entropy and the KL divergence, so callers choose how to reduce
-them. They accept NumPy arrays or tensors and work inside compiled functions.
+It returns one value per image (shape ``(batch,)``), in nats for the Bernoulli
+cross-entropy, so callers choose how to reduce it; the KL term is
+:meth:`image_vae.vae.posterior.DiagonalGaussian.kl_to_standard_normal`. It
+accepts NumPy arrays or tensors and works inside compiled functions.
 """
 
 from __future__ import annotations
@@ -17,23 +18,6 @@ RECONSTRUCTION_LOSSES: tuple[str, ...] = ("bce", "mse")
 # Probabilities are clipped this far from 0 and 1 before taking logs; the model
 # itself passes logits and never needs it.
 _EPSILON = 1e-7
-
-
-def kl_divergence(z_mean, z_log_var):
-    """KL divergence from the diagonal Gaussian posterior to the N(0, I) prior.
-
-    ``KL = -1/2 Σ_j (1 + log σ_j² - μ_j² - σ_j²)``, in closed form.
-
-    Args:
-        z_mean: Posterior means μ, shape ``(batch, d)``.
-        z_log_var: Posterior log-variances log σ², shape ``(batch, d)``.
-
-    Returns:
-        KL divergence in nats per image, shape ``(batch,)``, ≥ 0.
-    """
-    return -0.5 * ops.sum(
-        1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1
-    )
 
 
 def reconstruction_loss(

@@ -15,8 +15,7 @@ from keras import ops
 
 from image_vae.vae.losses import reconstruction_loss
 from image_vae.vae.model import VAE
-
-_LOG_2PI = math.log(2.0 * math.pi)
+from image_vae.vae.posterior import DiagonalGaussian
 
 
 def iwae_log_likelihood(
@@ -62,19 +61,20 @@ def iwae_log_likelihood(
     bounds = []
     for start in range(0, len(images), per_batch):
         x = images[start : start + per_batch]
-        z_mean, z_log_var = (
-            ops.convert_to_numpy(t) for t in model.encoder(x, training=False)
+        posterior = DiagonalGaussian(
+            *(ops.convert_to_numpy(t) for t in model.encoder(x, training=False))
         )
-        epsilon = rng.standard_normal((samples, *z_mean.shape)).astype(np.float32)
-        z = z_mean + np.exp(0.5 * z_log_var) * epsilon  # (K, b, d)
+        shape = (samples, *posterior.mean.shape)
+        epsilon = rng.standard_normal(shape).astype(np.float32)
+        z = ops.convert_to_numpy(posterior.sample(epsilon=epsilon))  # (K, b, d)
         logits = model.decoder(z.reshape(-1, z.shape[-1]), training=False)
         targets = np.broadcast_to(x, (samples, *x.shape)).reshape(-1, *x.shape[1:])
         log_px_z = -ops.convert_to_numpy(
             reconstruction_loss(targets, logits, "bce", from_logits=True)
         ).reshape(samples, len(x))
-        log_pz = -0.5 * np.sum(np.square(z) + _LOG_2PI, axis=-1)
-        log_qz = -0.5 * np.sum(np.square(epsilon) + _LOG_2PI + z_log_var, axis=-1)
-        log_w = (log_px_z + log_pz - log_qz).astype(np.float64)
+        log_pz = DiagonalGaussian.standard_normal(z).log_prob(z)
+        log_qz = posterior.log_prob(z)
+        log_w = ops.convert_to_numpy(log_px_z + log_pz - log_qz).astype(np.float64)
         bounds.append(_logsumexp(log_w, axis=0) - math.log(samples))
     return np.concatenate(bounds)
 

@@ -11,10 +11,10 @@ from keras import ops
 from image_vae.vae.losses import (
     RECONSTRUCTION_LOSSES,
     ReconstructionLoss,
-    kl_divergence,
     reconstruction_loss,
 )
 from image_vae.vae.networks import Sampling, build_decoder, build_encoder
+from image_vae.vae.posterior import DiagonalGaussian
 
 # Rows per compiled forward pass of the NumPy helpers: larger batches encoded the
 # training set faster on a CPU, and 1024 images of 32×32 need about 130 MB of
@@ -46,6 +46,9 @@ class VAE(keras.Model):
         reconstruction_loss: ``"bce"`` (Bernoulli likelihood) or ``"mse"``.
         seed: Seed of the sampler; ``None`` draws one at random. Weight
             initialisation follows :func:`keras.utils.set_random_seed`.
+        fast_layers: Build the networks from the CPU-faster convolutions of
+            :mod:`image_vae.vae.networks`: what ``fit_vae`` trains. Not part
+            of the config, so a saved model always holds stock Keras layers.
         **kwargs: Passed to :class:`keras.Model` (e.g. ``name``).
 
     Raises:
@@ -62,6 +65,7 @@ class VAE(keras.Model):
         beta: float = 1.0,
         reconstruction_loss: ReconstructionLoss = "bce",
         seed: int | None = None,
+        fast_layers: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -72,8 +76,12 @@ class VAE(keras.Model):
                 f"reconstruction_loss must be one of {RECONSTRUCTION_LOSSES}. "
                 f"Received: reconstruction_loss={reconstruction_loss!r}"
             )
-        self.encoder = build_encoder(input_shape, filters, latent_dim)
-        self.decoder = build_decoder(input_shape, filters, latent_dim)
+        self.encoder = build_encoder(
+            input_shape, filters, latent_dim, fast_layers=fast_layers
+        )
+        self.decoder = build_decoder(
+            input_shape, filters, latent_dim, fast_layers=fast_layers
+        )
         # float32 whatever the global dtype policy: under mixed precision the
         # posterior is sampled, and the loss computed, at full precision.
         self.sampler = Sampling(seed=seed, name="sampler", dtype="float32")
@@ -105,19 +113,24 @@ class VAE(keras.Model):
             self.kl_loss_tracker,
         ]
 
-    def call(self, inputs, training: bool = False):
+    def call(self, inputs, training: bool = False, sample_posterior: bool = False):
         """Reconstructs images.
 
         Args:
             inputs: Images in ``[0, 1]``, shape ``(batch, H, W, C)``.
-            training: If true, decode a posterior sample; otherwise decode the
-                posterior mean, which makes inference deterministic.
+            training: Keras' training flag, passed to the networks.
+            sample_posterior: Decode a posterior sample instead of the
+                posterior mean (the default, which is deterministic).
 
         Returns:
             Pixel probabilities in ``[0, 1]``, shape ``(batch, H, W, C)``.
         """
-        z_mean, z_log_var = self.encoder(inputs, training=training)
-        z = self.sampler(z_mean, z_log_var) if training else z_mean
+        posterior = DiagonalGaussian(*self.encoder(inputs, training=training))
+        z = (
+            self.sampler(posterior.mean, posterior.log_var)
+            if sample_posterior
+            else posterior.mean
+        )
         return ops.sigmoid(self.decoder(z, training=training))
 
     def compute_loss(
@@ -138,14 +151,14 @@ class VAE(keras.Model):
             Scalar loss tensor.
         """
         del y, y_pred, sample_weight
-        z_mean, z_log_var = _float32(*self.encoder(x, training=training))
+        posterior = DiagonalGaussian(*_float32(*self.encoder(x, training=training)))
         # Sample in evaluation too: validation must estimate the same objective.
-        z = self.sampler(z_mean, z_log_var)
+        z = self.sampler(posterior.mean, posterior.log_var)
         (logits,) = _float32(self.decoder(z, training=training))
         reconstruction = reconstruction_loss(
             ops.cast(x, "float32"), logits, self.reconstruction_loss, from_logits=True
         )
-        kl = kl_divergence(z_mean, z_log_var)
+        kl = posterior.kl_to_standard_normal()
         per_image = reconstruction + self.beta * kl
         self.loss_tracker.update_state(per_image)
         self.reconstruction_loss_tracker.update_state(reconstruction)
@@ -255,14 +268,17 @@ class VAE(keras.Model):
         rng = np.random.default_rng(seed)
 
         def losses(batch):
-            z_mean, z_log_var = _float32(*self.encoder.predict_on_batch(batch))
-            epsilon = rng.standard_normal(z_mean.shape).astype(np.float32)
-            z = z_mean + ops.exp(0.5 * z_log_var) * epsilon
+            posterior = DiagonalGaussian(
+                *_float32(*self.encoder.predict_on_batch(batch))
+            )
+            epsilon = rng.standard_normal(posterior.mean.shape).astype(np.float32)
+            z = posterior.sample(epsilon=epsilon)
             logits, mean_logits = _float32(
-                self.decoder.predict_on_batch(z), self.decoder.predict_on_batch(z_mean)
+                self.decoder.predict_on_batch(z),
+                self.decoder.predict_on_batch(posterior.mean),
             )
             mean_images = ops.sigmoid(mean_logits)
-            kl = kl_divergence(z_mean, z_log_var)
+            kl = posterior.kl_to_standard_normal()
             bce = reconstruction_loss(batch, logits, "bce", from_logits=True)
             own = (
                 bce

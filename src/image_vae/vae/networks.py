@@ -5,6 +5,11 @@ parameters of a diagonal Gaussian posterior; the decoder maps latent codes back
 to per-pixel Bernoulli *logits*; :class:`Sampling` draws from the posterior with
 the reparametrisation trick. The model that ties them together lives in
 :mod:`image_vae.vae.model`.
+
+The networks are built from stock Keras layers, so a saved model loads anywhere
+Keras does. :class:`FastConv2D` and :class:`FastConv2DTranspose` compute the same
+functions with ops that train faster on a CPU; they are used only by the twin of
+the model that ``fit_vae`` trains (``fast_layers=True``), and never serialised.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 from keras import layers, ops
+
+from image_vae.vae.posterior import DiagonalGaussian
 
 _CONV_KERNEL = 3
 _CONV_STRIDE = 2
@@ -79,7 +86,11 @@ def _padding_hint(side: int, factor: int) -> str:
 
 
 def build_encoder(
-    input_shape: Sequence[int], filters: Sequence[int], latent_dim: int
+    input_shape: Sequence[int],
+    filters: Sequence[int],
+    latent_dim: int,
+    *,
+    fast_layers: bool = False,
 ) -> keras.Model:
     """Builds the convolutional encoder ``x -> (z_mean, z_log_var)``.
 
@@ -91,6 +102,8 @@ def build_encoder(
             ``2**len(filters)``.
         filters: Number of filters of each conv layer, e.g. ``(32, 64, 128)``.
         latent_dim: Dimension ``d`` of the latent space, ≥ 1.
+        fast_layers: Use :class:`FastConv2D` (for training only: such a
+            network is not meant to be saved).
 
     Returns:
         A functional model named ``"encoder"`` taking images of shape
@@ -104,10 +117,11 @@ def build_encoder(
     filters = _check_filters(filters)
     shape = check_input_shape(input_shape, len(filters))
     latent_dim = _check_latent_dim(latent_dim)
+    conv = FastConv2D if fast_layers else layers.Conv2D
     images = keras.Input(shape=shape, name="images")
     features = images
     for index, n_filters in enumerate(filters):
-        features = Conv2D(
+        features = conv(
             n_filters,
             _CONV_KERNEL,
             strides=_CONV_STRIDE,
@@ -123,7 +137,11 @@ def build_encoder(
 
 
 def build_decoder(
-    output_shape: Sequence[int], filters: Sequence[int], latent_dim: int
+    output_shape: Sequence[int],
+    filters: Sequence[int],
+    latent_dim: int,
+    *,
+    fast_layers: bool = False,
 ) -> keras.Model:
     """Builds the decoder ``z -> logits``, mirroring :func:`build_encoder`.
 
@@ -142,6 +160,8 @@ def build_decoder(
             ``2**len(filters)``.
         filters: The encoder's filters, e.g. ``(32, 64, 128)``.
         latent_dim: Dimension ``d`` of the latent space, ≥ 1.
+        fast_layers: Use :class:`FastConv2D` and :class:`FastConv2DTranspose`
+            (for training only: such a network is not meant to be saved).
 
     Returns:
         A functional model named ``"decoder"`` taking ``z`` of shape ``(batch, d)``
@@ -160,8 +180,10 @@ def build_decoder(
         grid[0] * grid[1] * grid[2], activation="relu", name="dense"
     )(z)
     features = layers.Reshape(grid, name="reshape")(features)
+    conv = FastConv2D if fast_layers else layers.Conv2D
+    deconv = FastConv2DTranspose if fast_layers else layers.Conv2DTranspose
     for index, n_filters in enumerate(reversed(filters)):
-        features = Conv2DTranspose(
+        features = deconv(
             n_filters,
             _CONV_KERNEL,
             strides=_CONV_STRIDE,
@@ -169,7 +191,7 @@ def build_decoder(
             activation="relu",
             name=f"deconv_{index}",
         )(features)
-    logits = Conv2D(channels, _CONV_KERNEL, padding="same", name="logits")(features)
+    logits = conv(channels, _CONV_KERNEL, padding="same", name="logits")(features)
     return keras.Model(z, logits, name="decoder")
 
 
@@ -187,8 +209,7 @@ def _add_bias(layer: layers.Layer, outputs):
     return tf.nn.bias_add(outputs, layer.bias, data_format=data_format)
 
 
-@keras.saving.register_keras_serializable(package="image_vae")
-class Conv2D(layers.Conv2D):
+class FastConv2D(layers.Conv2D):
     """:class:`keras.layers.Conv2D`, computed in a way that is faster on a CPU.
 
     Same weights (layout included), same function; only the TensorFlow ops
@@ -205,7 +226,7 @@ class Conv2D(layers.Conv2D):
     - in bfloat16, a 3×3, stride-2, ``same``-padded ReLU layer on inputs of at
       most :data:`_SMALL_INPUT_SIDE` pixels a side (the encoder's last) gets
       its kernel gradient from :func:`_conv_relu_small`, for the reason given
-      at :class:`Conv2DTranspose`.
+      at :class:`FastConv2DTranspose`.
     """
 
     def call(self, inputs):
@@ -248,8 +269,7 @@ class Conv2D(layers.Conv2D):
         )
 
 
-@keras.saving.register_keras_serializable(package="image_vae")
-class Conv2DTranspose(layers.Conv2DTranspose):
+class FastConv2DTranspose(layers.Conv2DTranspose):
     """:class:`keras.layers.Conv2DTranspose`, computed in a way that is faster on a CPU.
 
     Same weights and function as the Keras layer; only the TensorFlow ops
@@ -406,8 +426,7 @@ def _conv_relu_small(inputs, kernel, bias):
 class Sampling(layers.Layer):
     """Draws ``z ~ N(z_mean, exp(z_log_var))`` by reparametrisation.
 
-    ``z = z_mean + exp(z_log_var / 2) * eps`` with ``eps ~ N(0, I)`` of the same
-    shape as ``z_mean``, so gradients flow to both ``z_mean`` and ``z_log_var``.
+    :meth:`DiagonalGaussian.sample`, as a layer that keeps the generator's state.
     Randomness comes from a :class:`keras.random.SeedGenerator`, so a layer
     built with a seed draws the same sequence every time it is rebuilt.
 
@@ -432,10 +451,7 @@ class Sampling(layers.Layer):
         Returns:
             Samples of shape ``(batch, d)``.
         """
-        epsilon = keras.random.normal(
-            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
-        )
-        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+        return DiagonalGaussian(z_mean, z_log_var).sample(seed=self.seed_generator)
 
     def compute_output_shape(self, z_mean_shape, z_log_var_shape):
         return z_mean_shape

@@ -205,11 +205,11 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
     resume from its last completed epoch (the backup is deleted once training
     completes).
 
-    When ``precision`` differs from the model's own dtype policy, a twin of the
-    model built under ``precision`` is trained from a copy of its weights, and
-    the trained weights are copied back: ``model`` keeps its policy, so what is
-    saved and evaluated afterwards computes as before (float32 weights are
-    copied exactly).
+    A twin of the model is trained from a copy of its weights, built from the
+    faster convolutions of :mod:`image_vae.vae.networks` and under
+    ``precision``, and the trained weights are copied back: ``model`` keeps its
+    stock layers and dtype policy, so what is saved and evaluated afterwards
+    loads anywhere and computes as before (float32 weights are copied exactly).
 
     Args:
         model: The VAE to train, in place.
@@ -266,11 +266,7 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         precision = auto_precision()
         logger.info("training in %s (precision: auto)", precision)
     keras.utils.set_random_seed(seed)
-    trainer = (
-        model
-        if precision == model.encoder.dtype_policy.name
-        else _twin(model, precision)
-    )
+    trainer = _twin(model, precision)
     steps = epochs * math.ceil(len(train_images) / batch_size)
     if schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(
@@ -317,8 +313,7 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         callbacks=[*built_in, *callbacks],
         verbose=0,
     )
-    if trainer is not model:
-        model.set_weights(trainer.get_weights())
+    model.set_weights(trainer.get_weights())
     return {
         name: previous.get(name, []) + [float(value) for value in values]
         for name, values in history.history.items()
@@ -389,9 +384,13 @@ def _cpu_flags() -> set[str]:
 
 
 def _twin(model: VAE, precision: Precision) -> VAE:
-    """A copy of ``model``, weights included, computing under ``precision``."""
+    """A copy of ``model`` to train: same weights, fast layers, ``precision``.
+
+    The speed layers stay in the training step: ``model`` keeps its stock
+    layers and dtype policy, and gets the trained weights back.
+    """
     with _global_dtype_policy(precision):
-        twin = type(model).from_config(model.get_config())
+        twin = type(model).from_config({**model.get_config(), "fast_layers": True})
     twin.set_weights(model.get_weights())
     return twin
 

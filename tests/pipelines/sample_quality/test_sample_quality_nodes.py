@@ -61,7 +61,7 @@ def test_sample_quality_reports_fid_and_confidences(model):
         "real_confidence",
         "classifier_accuracy",
     }
-    assert metrics["fid"] >= 0
+    assert 0 < metrics["fid"] < np.inf  # samples of an untrained model vs noise
     assert metrics["confidence"] == pytest.approx(1.0)
     assert metrics["classifier_accuracy"] == 1.0
 
