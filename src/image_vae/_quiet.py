@@ -37,16 +37,17 @@ _UNFILTERABLE_WARNING = "Add type hints to the `predict` method"
 _LOG_COLUMNS_OFF_TERMINAL = "120"
 
 
-def quiet_startup() -> None:
+def quiet_startup(*, import_tensorflow: bool = True) -> None:
     """Quiets the start-up of the stack: call before anything imports TensorFlow.
 
-    Imports TensorFlow and initialises its devices with stderr captured at the
-    file-descriptor level, hides the known third-party warnings of a Kedro run and
-    widens rich log lines when no terminal says how wide to be.
+    Hides the known third-party warnings of a Kedro run and widens rich log lines
+    when no terminal says how wide to be; with ``import_tensorflow``, also
+    imports TensorFlow and initialises its devices with stderr captured at the
+    file-descriptor level.
     """
     _hide_known_warnings()
     _widen_log_lines_off_terminal()
-    if "tensorflow" in sys.modules:
+    if not import_tensorflow or "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryFile() as captured:

@@ -9,9 +9,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline
 
-from image_vae.datasets import IDXDataset, OptionalModelDataset
 from image_vae.errors import UserFacingError
-from image_vae.parameters import validate_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +18,8 @@ _RAW_IMAGES = {"train": "train_images_raw", "test": "test_images_raw"}
 
 def raw_image_shapes(catalog: DataCatalog) -> dict[str, tuple[int, ...]]:
     """Shapes announced by the raw IDX headers that are present, by split."""
+    from image_vae.datasets import IDXDataset
+
     shapes = {}
     for split, name in _RAW_IMAGES.items():
         dataset = catalog.get(name) if name in catalog else None
@@ -40,6 +40,8 @@ def check_inputs_exist(pipeline: Pipeline, catalog: DataCatalog) -> None:
     Raw IDX files are exempt (they fetch themselves when first loaded), and so are
     optional ones (they load ``None`` when missing).
     """
+    from image_vae.datasets import IDXDataset, OptionalModelDataset
+
     missing = []
     for name in sorted(pipeline.inputs()):
         if name == "parameters" or name.startswith("params:"):
@@ -64,6 +66,8 @@ class ParameterValidationHooks:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
+        from image_vae.parameters import validate_parameters
+
         sections = {
             name.removeprefix("params:").split(".")[0]
             for name in pipeline.inputs()

@@ -8,20 +8,23 @@ from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 from omegaconf.resolvers import oc
 
+import image_vae
 from image_vae._quiet import quiet_startup
 
-# Before anything imports TensorFlow: hides its C++ start-up lines (and devices'
-# cuInit noise), the known library warnings, and widens logs when not on a TTY.
-quiet_startup()
+# Every Kedro command loads these settings, `kedro --version` and typos included,
+# so nothing here imports TensorFlow: StartupHooks does, quietly, once a session
+# needs it. This hides the known library warnings and widens logs off a TTY.
+quiet_startup(import_tensorflow=False)
 # Figures are rendered off-screen: configuration, not a `matplotlib.use` in nodes.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import image_vae.vae  # noqa: E402  registers the Keras classes before models load
 from image_vae.parameter_hooks import ParameterValidationHooks  # noqa: E402
 from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
+from image_vae.startup_hooks import StartupHooks  # noqa: E402
 from image_vae.sweep_hooks import SessionPipelinesHooks, sweep_run_hooks  # noqa: E402
 
 HOOKS = (
+    StartupHooks(),
     ParameterValidationHooks(),
     RunTagsHooks(),
     SessionPipelinesHooks(),
@@ -39,7 +42,7 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {
         "oc.env": oc.env,
         # The installed package's folder, shipped with the MLflow model as code.
-        "package_dir": lambda: str(Path(image_vae.vae.__file__).parents[1]),
+        "package_dir": lambda: str(Path(image_vae.__file__).parent),
         # The project root, so `sqlite:///${project_dir:}/mlflow.db` is the same
         # store from a notebook in notebooks/ as from `kedro run` at the root.
         "project_dir": lambda: str(find_kedro_project(Path.cwd()) or Path.cwd()),

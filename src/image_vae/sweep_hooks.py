@@ -22,15 +22,9 @@ from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines
 from kedro.pipeline import Node
-from pydantic import ValidationError
 
-from image_vae.parameters import SweepParams
-from image_vae.pipelines.sweep.pipeline import (
-    SWEEP_NAMESPACE,
-    TRAINING_PARAMS,
-    create_pipeline,
-    namespace_beta,
-)
+# Project settings import this module for every Kedro command: the sweep's
+# pipeline module (and TensorFlow with it) is imported only when a hook runs.
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +35,11 @@ class SessionPipelinesHooks:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         # `in pipelines` loads the registry: only the requested pipelines exist.
+        from pydantic import ValidationError
+
+        from image_vae.parameters import SweepParams
+        from image_vae.pipelines.sweep.pipeline import SWEEP_NAMESPACE, create_pipeline
+
         if SWEEP_NAMESPACE in pipelines:
             try:
                 sweep = SweepParams.model_validate(context.params.get("sweep") or {})
@@ -77,6 +76,8 @@ class _OpenSweepRun:
 
     @hook_impl(trylast=True)
     def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
+        from image_vae.pipelines.sweep.pipeline import TRAINING_PARAMS, namespace_beta
+
         namespace = _beta_namespace(node)
         parent = mlflow.active_run()
         if namespace is None or parent is None:
@@ -131,6 +132,8 @@ def sweep_run_hooks() -> tuple[object, object]:
 
 def _beta_namespace(node: Node) -> str | None:
     """``"sweep.beta_0_5"`` for a node of that β's model, else ``None``."""
+    from image_vae.pipelines.sweep.pipeline import SWEEP_NAMESPACE
+
     parts = (node.namespace or "").split(".")
     if len(parts) < 2 or parts[0] != SWEEP_NAMESPACE:
         return None
