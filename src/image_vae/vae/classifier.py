@@ -13,6 +13,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from image_vae.vae.training import EpochLogger
+
 FEATURES_LAYER = "features"
 _BATCH_SIZE = 512
 
@@ -107,6 +109,7 @@ def fit_classifier(  # noqa: PLR0913  keyword-only training settings
         epochs=epochs,
         batch_size=batch_size,
         shuffle=True,
+        callbacks=[EpochLogger(len(images), what="reference classifier epoch")],
         verbose=0,
     )
     return {

@@ -16,6 +16,7 @@ from keras import ops
 from image_vae.vae.losses import reconstruction_loss
 from image_vae.vae.model import VAE
 from image_vae.vae.posterior import DiagonalGaussian
+from image_vae.vae.progress import Progress
 
 
 def iwae_log_likelihood(
@@ -59,7 +60,9 @@ def iwae_log_likelihood(
     rng = np.random.default_rng(seed)
     per_batch = max(1, decodes_per_batch // samples)
     bounds = []
+    progress = Progress(f"IWAE bound (K={samples})", len(images))
     for start in range(0, len(images), per_batch):
+        progress.update(start)
         x = images[start : start + per_batch]
         posterior = DiagonalGaussian(
             *(ops.convert_to_numpy(t) for t in model.encoder(x, training=False))
@@ -76,6 +79,8 @@ def iwae_log_likelihood(
         log_qz = posterior.log_prob(z)
         log_w = ops.convert_to_numpy(log_px_z + log_pz - log_qz).astype(np.float64)
         bounds.append(_logsumexp(log_w, axis=0) - math.log(samples))
+    progress.update(len(images))
+    progress.finish()
     return np.concatenate(bounds)
 
 

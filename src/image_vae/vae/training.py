@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from image_vae.errors import UserFacingError
 from image_vae.vae.model import VAE
+from image_vae.vae.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -84,19 +85,35 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
 class EpochLogger(keras.callbacks.Callback):
     """Logs one line per epoch: losses, validation losses, time and throughput.
 
+    Within an epoch, progress shows as Keras' bar in a terminal, or as a log
+    line at most every :data:`~image_vae.vae.progress.LOG_INTERVAL` seconds.
+
     Args:
         n_images: Number of training images per epoch, for the images/s rate.
+        what: What is trained, leading each line (``"epoch"`` for the VAE).
     """
 
-    def __init__(self, n_images: int) -> None:
+    def __init__(self, n_images: int, what: str = "epoch") -> None:
         super().__init__()
         self.n_images = n_images
+        self.what = what
         self._epoch_start = 0.0
         self._train_end: float | None = None
+        self._progress: Progress | None = None
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_start = time.perf_counter()
         self._train_end = None
+        steps = self.params.get("steps") or 0
+        self._progress = Progress(
+            f"{self.what} {epoch + 1}/{self.params.get('epochs')}", steps, "steps"
+        )
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self._progress is not None:
+            loss = (logs or {}).get("loss")
+            values = {} if loss is None else {"loss": float(loss)}
+            self._progress.update(batch + 1, **values)
 
     def on_test_begin(self, logs: dict | None = None) -> None:
         # Validation runs inside the epoch; stop the training clock there so
@@ -112,7 +129,8 @@ class EpochLogger(keras.callbacks.Callback):
             for name, value in sorted((logs or {}).items(), key=_log_order)
         )
         logger.info(
-            "epoch %d/%d %s %.1fs %.0f images/s",
+            "%s %d/%d %s %.1fs %.0f images/s",
+            self.what,
             epoch + 1,
             self.params.get("epochs"),
             losses,
