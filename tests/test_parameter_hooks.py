@@ -5,7 +5,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline, node
 
-from image_vae.datasets import NumpyDataset, OptionalModelDataset
+from image_vae.datasets import NumpyDataset, OptionalDataset
 from image_vae.parameter_hooks import MissingInputError, check_inputs_exist
 
 
@@ -21,7 +21,12 @@ def test_names_each_missing_input_and_exempts_optional_ones(tmp_path):
         {
             "present": MemoryDataset(1),
             "missing": missing,
-            "optional": OptionalModelDataset(filepath=str(tmp_path / "m.keras")),
+            "optional": OptionalDataset(
+                dataset={
+                    "type": "pandas.ParquetDataset",
+                    "filepath": str(tmp_path / "x.pq"),
+                }
+            ),
         }
     )
 

@@ -40,14 +40,14 @@ def check_inputs_exist(pipeline: Pipeline, catalog: DataCatalog) -> None:
     Raw IDX files are exempt (they fetch themselves when first loaded), and so are
     optional ones (they load ``None`` when missing).
     """
-    from image_vae.datasets import IDXDataset, OptionalModelDataset
+    from image_vae.datasets import IDXDataset, OptionalDataset
 
     missing = []
     for name in sorted(pipeline.inputs()):
         if name == "parameters" or name.startswith("params:"):
             continue
         dataset = catalog.get(name) if name in catalog else None
-        if dataset is None or isinstance(dataset, IDXDataset | OptionalModelDataset):
+        if dataset is None or isinstance(dataset, IDXDataset | OptionalDataset):
             continue
         if not dataset.exists():
             missing.append(name)

@@ -3,6 +3,6 @@
 from image_vae.datasets.idx_dataset import IDXDataset
 from image_vae.datasets.idx_format import RawDataError
 from image_vae.datasets.numpy_dataset import NumpyDataset
-from image_vae.datasets.optional_model_dataset import OptionalModelDataset
+from image_vae.datasets.optional_dataset import OptionalDataset
 
-__all__ = ["IDXDataset", "NumpyDataset", "OptionalModelDataset", "RawDataError"]
+__all__ = ["IDXDataset", "NumpyDataset", "OptionalDataset", "RawDataError"]

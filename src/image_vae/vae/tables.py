@@ -10,6 +10,16 @@ import pandas as pd
 from image_vae.vae.latent import FASHION_MNIST_CLASSES
 
 
+def latent_frame_columns(d: int) -> list[str]:
+    """The columns of :func:`latent_frame` for latent dimension ``d``."""
+    return [
+        *(f"z_mean_{j}" for j in range(d)),
+        *(f"z_log_var_{j}" for j in range(d)),
+        "label",
+        "label_name",
+    ]
+
+
 def latent_frame(
     z_mean: np.ndarray,
     z_log_var: np.ndarray,
@@ -24,11 +34,9 @@ def latent_frame(
         labels: ``(n,)`` integer class labels.
         class_names: Name of each class index.
     """
-    d = z_mean.shape[1]
     frame = pd.DataFrame(
         np.concatenate([z_mean, z_log_var], axis=1).astype(np.float32),
-        columns=[f"z_mean_{j}" for j in range(d)]
-        + [f"z_log_var_{j}" for j in range(d)],
+        columns=latent_frame_columns(z_mean.shape[1])[:-2],
     )
     labels = np.asarray(labels, dtype=np.int64)
     frame["label"] = labels

@@ -7,7 +7,6 @@ import pytest
 from image_vae.pipelines.evaluation.nodes import (
     compute_test_metrics,
     encode_images,
-    encode_means,
 )
 from image_vae.vae import VAE
 
@@ -24,7 +23,7 @@ def test_test_metrics_add_the_bound_active_units_and_knn_accuracy():
     latent = encode_images(model, test, test_labels)
 
     metrics = compute_test_metrics(
-        model, test, latent, encode_means(model, train), train_labels, PARAMS
+        model, test, latent, encode_images(model, train, train_labels), PARAMS
     )
 
     assert {"negative_elbo", "kl_loss", "mse_per_pixel"} <= set(metrics)
@@ -32,7 +31,7 @@ def test_test_metrics_add_the_bound_active_units_and_knn_accuracy():
     assert metrics["iwae_bits_per_dim"] == pytest.approx(
         metrics["iwae_nll"] / (64 * np.log(2.0))
     )
-    test_means = encode_means(model, test)
+    test_means = model.encode(test)[0]
     assert metrics["active_units"] == np.sum(np.var(test_means, axis=0) > 0.01)
     assert 0.0 <= metrics["knn_accuracy"] <= 1.0
 
@@ -42,11 +41,11 @@ def test_iwae_uses_only_the_first_iwae_images():
     model = VAE(SHAPE, 2, filters=(4, 8), seed=0)
     rng = np.random.default_rng(1)
     images, labels = rng.uniform(size=(8, *SHAPE)), rng.integers(0, 2, 8)
-    latent, means = encode_images(model, images, labels), encode_means(model, images)
+    latent = encode_images(model, images, labels)
     altered = images.copy()
     altered[5:] = 0.0  # beyond the first 5 images the bound must not look
 
-    first = compute_test_metrics(model, images, latent, means, labels, PARAMS)
-    second = compute_test_metrics(model, altered, latent, means, labels, PARAMS)
+    first = compute_test_metrics(model, images, latent, latent, PARAMS)
+    second = compute_test_metrics(model, altered, latent, latent, PARAMS)
 
     assert first["iwae_nll"] == second["iwae_nll"]

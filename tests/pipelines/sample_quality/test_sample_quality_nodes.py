@@ -11,6 +11,7 @@ from image_vae.pipelines.sample_quality.nodes import (
 )
 from image_vae.vae import VAE
 from image_vae.vae.classifier import build_classifier
+from image_vae.vae.tables import latent_frame
 
 SHAPE = (8, 8, 1)
 MORPH = {"target_class": "Trouser", "length": 3.0, "steps": 20, "seed": 0}
@@ -31,17 +32,19 @@ def _judge(always: int) -> keras.Model:
     return classifier
 
 
-def _codes(n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+def _codes(n: int = 60):
+    """A latent table whose class means differ, class k around (k, k)."""
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, n)
-    return rng.normal(size=(n, 2)) + labels[:, None], labels
+    means = rng.normal(size=(n, 2)) + labels[:, None]
+    return latent_frame(means, np.zeros_like(means), labels)
 
 
 def test_morph_success_is_the_share_of_end_points_judged_as_the_target(model):
-    means, labels = _codes()
+    codes = _codes()
 
-    hit = compute_morph_success(model, _judge(1), means, labels, MORPH, 10)
-    miss = compute_morph_success(model, _judge(3), means, labels, MORPH, 10)
+    hit = compute_morph_success(model, _judge(1), codes, MORPH, 10)
+    miss = compute_morph_success(model, _judge(3), codes, MORPH, 10)
 
     assert hit == {"morph_success_rate": 1.0}
     assert miss == {"morph_success_rate": 0.0}

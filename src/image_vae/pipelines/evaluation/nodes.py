@@ -52,18 +52,11 @@ def latent_view(latent: pd.DataFrame) -> tuple[LatentScatter, Projection2D]:
     return scatter, projection
 
 
-def encode_means(model: VAE, images: np.ndarray) -> np.ndarray:
-    """Posterior means of images, ``(n, d)`` float32: the k-NN reference codes."""
-    z_mean, _ = model.encode(images)
-    return z_mean
-
-
-def compute_test_metrics(  # noqa: PLR0913, PLR0917  a node: model, data, parameters
+def compute_test_metrics(
     model: VAE,
     images: np.ndarray,
     latent: pd.DataFrame,
-    train_means: np.ndarray,
-    train_labels: np.ndarray,
+    latent_train: pd.DataFrame,
     params: dict[str, Any],
 ) -> dict[str, float]:
     """What the model learned, measured on the test set.
@@ -90,7 +83,11 @@ def compute_test_metrics(  # noqa: PLR0913, PLR0917  a node: model, data, parame
         "iwae_bits_per_dim": bits_per_dim(nll, model.image_shape),
         "active_units": active_units(z_mean),
         "knn_accuracy": knn_accuracy(
-            z_mean, labels, train_means, train_labels, params["knn_k"]
+            z_mean,
+            labels,
+            z_means(latent_train),
+            latent_train["label"].to_numpy(),
+            params["knn_k"],
         ),
     }
 

@@ -5,7 +5,6 @@ from kedro.pipeline import Pipeline, node
 from image_vae.pipelines.evaluation.nodes import (
     compute_test_metrics,
     encode_images,
-    encode_means,
     plot_manifold,
     plot_path,
     plot_prior_draws,
@@ -26,10 +25,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="latent_test",
                 name="encode_test_images",
             ),
+            # The training set is encoded once per run: the k-NN reference, the
+            # class directions of sample quality, and the codes `morph` reuses.
             node(
-                encode_means,
-                inputs=["vae_model", "train_images"],
-                outputs="train_latent_means",
+                encode_images,
+                inputs=["vae_model", "train_images", "train_labels"],
+                outputs="latent_train",
                 name="encode_train_images",
             ),
             node(
@@ -38,8 +39,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "vae_model",
                     "test_images",
                     "latent_test",
-                    "train_latent_means",
-                    "train_labels",
+                    "latent_train",
                     "params:evaluation",
                 ],
                 outputs="test_metrics",

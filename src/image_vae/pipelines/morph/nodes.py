@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -18,20 +19,34 @@ from image_vae.vae.latent import (
     resolve_class,
 )
 from image_vae.vae.plotting import plot_latent_path
-from image_vae.vae.tables import z_means
+from image_vae.vae.tables import latent_frame_columns, z_means
+
+logger = logging.getLogger(__name__)
+
+# Training images encoded again to tell whether saved codes came from the model.
+_CODES_CHECKED = 64
 
 
 class LatentDimMismatchError(UserFacingError):
     """The saved model was trained at another latent dim than the parameters say."""
 
 
-def encode_training_set(
-    model: VAE, images: np.ndarray, labels: np.ndarray, latent_dim: int
+def training_codes(
+    model: VAE,
+    saved: pd.DataFrame | None,
+    images: np.ndarray,
+    labels: np.ndarray,
+    latent_dim: int,
 ) -> pd.DataFrame:
-    """Encodes the training images with the saved model, after checking its size.
+    """The training set's codes under the model: the saved ones, or encoded anew.
+
+    ``kedro run`` saves the codes of the model it trains; they are reused when
+    they belong to this model (its encoding of the first images matches them),
+    else (a model from elsewhere, a set changed since) the images are encoded.
 
     Args:
         model: The saved ``vae_model``.
+        saved: ``latent_train`` as the last ``kedro run`` saved it, or ``None``.
         images: ``(n, H, W, C)`` training images in [0, 1].
         labels: ``(n,)`` labels.
         latent_dim: ``training.latent_dim`` of the current parameters.
@@ -42,7 +57,24 @@ def encode_training_set(
             f"trained with latent_dim={model.latent_dim}; run `kedro run --params "
             f"training.latent_dim={latent_dim}` to train one, or drop the override"
         )
+    if saved is not None and _codes_belong_to(model, saved, images, labels):
+        logger.info("Reusing the training set's codes saved with this model")
+        return saved
+    logger.info("Encoding the %d training images with this model", len(images))
     return encode_images(model, images, labels)
+
+
+def _codes_belong_to(
+    model: VAE, saved: pd.DataFrame, images: np.ndarray, labels: np.ndarray
+) -> bool:
+    if len(saved) != len(images) or saved.shape[1] != len(
+        latent_frame_columns(model.latent_dim)
+    ):
+        return False
+    if not np.array_equal(saved["label"].to_numpy(), np.asarray(labels)):
+        return False
+    fresh, _ = model.encode(images[:_CODES_CHECKED])
+    return np.allclose(fresh, z_means(saved)[:_CODES_CHECKED], atol=1e-4)
 
 
 def compute_class_direction(latent: pd.DataFrame, params: dict[str, Any]) -> dict:

@@ -4,30 +4,31 @@ from kedro.pipeline import Pipeline, node
 
 from image_vae.pipelines.morph.nodes import (
     compute_class_direction,
-    encode_training_set,
     plot_morph,
+    training_codes,
     walk_toward_class,
 )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Encode the training set, find the class direction, walk it and draw it."""
+    """Get the training set's codes, find the class direction, walk it and draw it."""
     return Pipeline(
         [
             node(
-                encode_training_set,
+                training_codes,
                 inputs=[
                     "vae_model",
+                    "saved_latent_train",
                     "train_images",
                     "train_labels",
                     "params:training.latent_dim",
                 ],
-                outputs="latent_train",
-                name="encode_training_images",
+                outputs="morph_latent_train",
+                name="get_training_codes",
             ),
             node(
                 compute_class_direction,
-                inputs=["latent_train", "params:morph"],
+                inputs=["morph_latent_train", "params:morph"],
                 outputs="class_direction",
                 name="find_class_direction",
             ),
@@ -39,7 +40,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 plot_morph,
-                inputs=["vae_model", "morph_path", "latent_train", "class_direction"],
+                inputs=[
+                    "vae_model",
+                    "morph_path",
+                    "morph_latent_train",
+                    "class_direction",
+                ],
                 outputs="morph_plot",
                 name="plot_morph_path",
             ),

@@ -6,11 +6,13 @@ from typing import Any
 
 import keras
 import numpy as np
+import pandas as pd
 
 from image_vae.vae import VAE
 from image_vae.vae.classifier import classify
 from image_vae.vae.latent import FASHION_MNIST_CLASSES, class_direction, resolve_class
 from image_vae.vae.metrics import frechet_distance, mean_confidence
+from image_vae.vae.tables import z_means
 
 
 def compute_sample_quality(
@@ -42,11 +44,10 @@ def compute_sample_quality(
     }
 
 
-def compute_morph_success(  # noqa: PLR0913, PLR0917  a node: models, codes, parameters
+def compute_morph_success(
     model: VAE,
     classifier: keras.Model,
-    train_means: np.ndarray,
-    train_labels: np.ndarray,
+    latent_train: pd.DataFrame,
     morph: dict[str, Any],
     starts: int,
 ) -> dict[str, float]:
@@ -58,7 +59,9 @@ def compute_morph_success(  # noqa: PLR0913, PLR0917  a node: models, codes, par
     at the end is classified.
     """
     target = resolve_class(morph["target_class"], FASHION_MNIST_CLASSES)
-    direction = class_direction(train_means, train_labels, target)
+    direction = class_direction(
+        z_means(latent_train), latent_train["label"].to_numpy(), target
+    )
     rng = np.random.default_rng(morph["seed"])
     ends = rng.standard_normal((starts, len(direction))) + morph["length"] * direction
     _, probabilities = classify(classifier, model.decode(ends))

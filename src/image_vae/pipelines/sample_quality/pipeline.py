@@ -31,8 +31,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "vae_model",
                     "reference_classifier_model",
-                    "train_latent_means",
-                    "train_labels",
+                    "latent_train",
                     "params:morph",
                     "params:sample_quality.morph_starts",
                 ],
