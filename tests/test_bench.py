@@ -66,3 +66,24 @@ def test_no_float32_side_when_the_default_is_float32_or_one_is_asked_for(bench):
 
     assert "project (float32)" not in sides
     assert sides["fp32"]["precision"] == "float32"
+
+
+def test_whole_run_is_compared_with_twenty_reference_epochs(bench):
+    report = {
+        "throughput": {"reference": {"seconds_per_60k_epoch": 40.0}},
+        "full_run": {
+            "median_s": 200.0,
+            "max_rss_mb": 2048.0,
+            "test_negative_elbo": 259.0,
+        },
+        "time_to_quality": {"target_test_negative_elbo": 265.0, "reference_epochs": 5},
+        "morph": {"median_s": 12.0},
+        "import_tensorflow": {"median_s": 8.0},
+    }
+    report["whole_run"] = bench.whole_run_figures(report)
+
+    assert report["whole_run"]["reference_20_epochs_s"] == 800.0
+    assert report["whole_run"]["ratio"] == 0.25
+    lines = bench.whole_run_lines(report)
+    assert lines[0].startswith("morph / `import tensorflow`: 1.50")
+    assert "0.25 (200 s / 800 s" in lines[1]
