@@ -9,8 +9,12 @@ export DO_NOT_TRACK := 1
 
 .PHONY: run test setup setup-dev data bench lint viz mlflow-ui
 
-run: setup data
-	$(BIN)/kedro run
+# The total is printed at the end: set-up (first time only), data, training and
+# evaluation together.
+run:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory setup data && $(BIN)/kedro run; status=$$?; \
+	echo "make run: $$(( $$(date +%s) - start )) s in all"; exit $$status
 
 test: setup-dev data
 	$(BIN)/pytest
@@ -20,8 +24,9 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Not --quiet: pip's lines are the progress of a set-up that takes minutes.
 $(VENV)/.installed: $(BIN)/activate pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --progress-bar off -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
