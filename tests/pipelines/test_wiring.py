@@ -32,7 +32,7 @@ OVERRIDES = {
     "sample_quality": {"n_samples": 20, "morph_starts": 4},
     "sweep": {"betas": [0.5, 2.0], "epochs": 1},
 }
-MODELS = ("vae_model", "reference_classifier_model", "saved_reference_classifier_model")
+MODELS = ("vae_model", "reference_classifier_model")
 
 
 def _parameters(tmp_path) -> dict:
@@ -64,15 +64,15 @@ def _catalog(pipeline, tmp_path) -> DataCatalog:
         "train_labels_raw": np.arange(N_TRAIN, dtype=np.uint8) % 10,
         "test_images_raw": rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
         "test_labels_raw": np.arange(N_TEST, dtype=np.uint8) % 10,
-        "saved_reference_classifier_model": None,
     }
     catalog = DataCatalog(
         {name: MemoryDataset(data) for name, data in datasets.items()}
-        | {name: MemoryDataset(copy_mode="assign") for name in MODELS[:2]}
+        | {name: MemoryDataset(copy_mode="assign") for name in MODELS}
     )
-    catalog["saved_reference_classifier_model"] = MemoryDataset(
-        None, copy_mode="assign"
-    )
+    # Optional inputs (what an earlier run saved) are absent, as in a first run.
+    for name in pipeline.inputs():
+        if name.startswith("saved_"):
+            catalog[name] = MemoryDataset(None, copy_mode="assign")
     for name in pipeline.inputs():
         if name.startswith("params:"):
             catalog[name] = MemoryDataset(_lookup(params, name.removeprefix("params:")))
