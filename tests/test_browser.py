@@ -25,17 +25,17 @@ from urllib.parse import quote
 
 import pytest
 from kedro.framework.project import configure_project, pipelines
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests_support import kedro, runs, tracking_uri
 
 pytestmark = pytest.mark.slow
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed")
-from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 SERVER_START_S = 240  # `mlflow ui` took ~70 s to answer on a loaded 2-core machine
 PAGE_WAIT_S = 90
@@ -221,7 +221,7 @@ def use_explorer(driver, screenshots: Path, name: str) -> None:
 
 
 def test_explorer_page_shows_decoded_images_under_the_pointer_and_the_walk(
-    smoke: Path, browser, screenshots: Path
+    browser, smoke: Path, screenshots: Path
 ):
     page = smoke / "data/08_reporting/latent_explorer.html"
     size_mb = page.stat().st_size / 1e6
@@ -263,7 +263,7 @@ def close_assistant(driver) -> None:
 
 
 def test_mlflow_run_page_shows_parameters_loss_chart_figures_and_explorer(
-    smoke: Path, mlflow_ui: str, browser, screenshots: Path
+    browser, smoke: Path, mlflow_ui: str, screenshots: Path
 ):
     run = next(r for r in runs(smoke) if r.data.params["training.beta"] == "1.0")
     page = f"{mlflow_ui}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
@@ -306,7 +306,7 @@ def test_mlflow_run_page_shows_parameters_loss_chart_figures_and_explorer(
 
 
 def test_mlflow_compare_view_shows_both_betas(
-    smoke: Path, mlflow_ui: str, browser, screenshots: Path
+    browser, smoke: Path, mlflow_ui: str, screenshots: Path
 ):
     default = runs(smoke)
     assert sorted(float(r.data.params["training.beta"]) for r in default) == [1, 4]
@@ -333,7 +333,7 @@ def test_mlflow_compare_view_shows_both_betas(
 
 
 def test_kedro_viz_shows_the_default_pipeline_nodes_and_layer_bands(
-    smoke: Path, browser, screenshots: Path
+    browser, smoke: Path, screenshots: Path
 ):
     kedro(smoke, "viz", "build")
     port = free_port()
