@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: run test setup setup-dev data bench lint viz mlflow-ui
+.PHONY: run test setup setup-dev data browser bench lint viz mlflow-ui
 
 # The total is printed at the end: set-up (first time only), data, training and
 # evaluation together.
@@ -16,7 +16,7 @@ run:
 	$(MAKE) --no-print-directory setup data && $(BIN)/kedro run; status=$$?; \
 	echo "make run: $$(( $$(date +%s) - start )) s in all"; exit $$status
 
-test: setup-dev data
+test: setup-dev data browser
 	$(BIN)/pytest
 
 # The virtual environment, rebuilt only when pyproject.toml changes.
@@ -46,6 +46,16 @@ data: setup
 	  echo "apt could not install dataset-fashion-mnist; the download mirrors will serve"; \
 	fi
 	$(BIN)/python -m image_vae.fetch_raw_data
+
+# A real browser for tests/test_browser.py: Debian's chromium and its driver, when
+# we can install them (root + apt); without them those tests skip and say why.
+browser:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    ! { command -v chromium && command -v chromedriver; } >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium chromium-driver >/dev/null) || \
+	  echo "apt could not install chromium; the browser tests will skip"; \
+	fi
 
 bench: setup-dev data
 	$(BIN)/python bench/train_speed.py

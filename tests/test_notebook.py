@@ -19,12 +19,15 @@ from tests_support import kedro
 NOTEBOOK = (
     Path(__file__).resolve().parents[1] / "notebooks" / "explore_latent_space.ipynb"
 )
-FIGURE_CELLS = 4  # latent scatter, chosen points, straight path, class morph
+WIDGET_CELLS = 3  # Try: chosen point, straight path, class morph
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def strip_outputs(path: Path) -> None:
-    """Removes outputs and execution counts from every code cell, in place."""
+    """Removes outputs, execution counts and saved widget state, in place."""
     notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = []
@@ -40,7 +43,7 @@ def test_notebook_is_committed_without_outputs():
         for index, cell in enumerate(notebook.cells)
         if cell.cell_type == "code" and (cell.outputs or cell.execution_count)
     ]
-    assert not dirty, (
+    assert not dirty and "widgets" not in notebook.metadata, (
         f"cells {dirty} of {NOTEBOOK.name} keep outputs; strip them with "
         "`python tests/test_notebook.py`"
     )
@@ -70,7 +73,18 @@ def test_notebook_runs_top_to_bottom_on_the_smoke_outputs(
 
     outputs = [cell.outputs for cell in notebook.cells if cell.cell_type == "code"]
     figures = [o for o in outputs if any("image/png" in x.get("data", {}) for x in o)]
-    assert len(figures) == FIGURE_CELLS
+    assert len(figures) == 1  # the latent scatter; the Try figures are in widgets
+    views = [o for o in outputs if any(WIDGET_VIEW in x.get("data", {}) for x in o)]
+    assert len(views) == WIDGET_CELLS
+    # Each Try cell's interact drew its figure once, into its Output widget.
+    states = notebook.metadata["widgets"][WIDGET_STATE]["state"].values()
+    drawn = [
+        s
+        for s in states
+        if s["model_name"] == "OutputModel"
+        and any("image/png" in o.get("data", {}) for o in s["state"]["outputs"])
+    ]
+    assert len(drawn) == WIDGET_CELLS
     printed = "".join(x.get("text", "") for o in outputs for x in o)
     assert "env 'smoke': latent_dim=2, 500 test images encoded" in printed
 

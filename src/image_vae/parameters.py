@@ -66,6 +66,11 @@ class LatentPathParams(_Section):
     steps: int = Field(default=20, ge=2)
 
 
+class ExplorerParams(_Section):
+    grid_size: int = Field(default=48, ge=2, le=128)
+    walk_steps: int = Field(default=11, ge=2, le=101)
+
+
 class EvaluationParams(_Section):
     n_reconstructions: PositiveInt = 6
     n_prior_samples: PositiveInt = 16
@@ -75,6 +80,7 @@ class EvaluationParams(_Section):
     iwae_samples: PositiveInt = 64
     iwae_images: PositiveInt | None = 1000
     knn_k: PositiveInt = 5
+    explorer: ExplorerParams = ExplorerParams()
 
 
 class MorphParams(_Section):

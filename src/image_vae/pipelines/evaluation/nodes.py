@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from image_vae.vae import VAE
+from image_vae.vae.explorer import build_explorer_html
 from image_vae.vae.latent import (
     FASHION_MNIST_CLASSES,
     Projection2D,
@@ -142,4 +143,25 @@ def plot_path(model: VAE, latent: pd.DataFrame, path: dict[str, Any]) -> Figure:
         points,
         scatter,
         title=f"Straight path {path['start']} → {path['end']}",
+    )
+
+
+def build_latent_explorer(
+    model: VAE, latent: pd.DataFrame, explorer: dict[str, Any], morph: dict[str, Any]
+) -> str:
+    """The interactive explorer page over the test codes (one HTML document).
+
+    Its morph is the ``morph`` pipeline's: ``morph.length`` along the class
+    direction from the seeded start ``morph.seed`` (directions from these codes).
+    """
+    return build_explorer_html(
+        model.decode,
+        z_means(latent),
+        latent["label"].to_numpy(),
+        FASHION_MNIST_CLASSES,
+        grid_size=explorer["grid_size"],
+        walk_steps=explorer["walk_steps"],
+        morph_length=morph["length"],
+        seed=morph["seed"],
+        title=f"Latent space of the test set ({len(latent)} images)",
     )

@@ -3,6 +3,7 @@
 from kedro.pipeline import Pipeline, node
 
 from image_vae.pipelines.evaluation.nodes import (
+    build_latent_explorer,
     compute_test_metrics,
     encode_images,
     plot_manifold,
@@ -96,6 +97,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["vae_model", "latent_test", "params:evaluation.latent_path"],
                 outputs="latent_path_plot",
                 name="plot_latent_path",
+            ),
+            node(
+                build_latent_explorer,
+                inputs=[
+                    "vae_model",
+                    "latent_test",
+                    "params:evaluation.explorer",
+                    "params:morph",
+                ],
+                outputs="latent_explorer_page",
+                name="build_latent_explorer",
             ),
         ]
     )
