@@ -10,6 +10,7 @@ TensorFlow or NumPy internals.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ def _check_names(ctx: click.Context) -> None:
 class _UserErrorsAsOneLine(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         _check_names(ctx)
+        if ctx.params.get("env"):
+            # The registry builds the sweep from this environment's parameters
+            # files (pipelines/sweep/configured.py), as `kedro ipython` does.
+            os.environ["KEDRO_ENV"] = ctx.params["env"]
         # `--pipeline=X` is what this project documents; Kedro 1.7 prefers
         # `--pipelines` and would warn on every run.
         warnings.filterwarnings(

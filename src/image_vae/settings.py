@@ -21,13 +21,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from image_vae.parameter_hooks import ParameterValidationHooks  # noqa: E402
 from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
 from image_vae.startup_hooks import StartupHooks  # noqa: E402
-from image_vae.sweep_hooks import SessionPipelinesHooks, sweep_run_hooks  # noqa: E402
+from image_vae.sweep_hooks import SweepBetasHooks, sweep_run_hooks  # noqa: E402
 
 HOOKS = (
     StartupHooks(),
     ParameterValidationHooks(),
     RunTagsHooks(),
-    SessionPipelinesHooks(),
+    SweepBetasHooks(),
     *sweep_run_hooks(),
 )
 

@@ -1,15 +1,15 @@
-"""Hooks of the quality pipelines: pipelines fitted to the session, nested runs.
+"""Hooks of the sweep: its βs checked, and one nested MLflow run per β.
 
-Kedro registers pipelines without knowing the environment or the parameters
-(``--env smoke``, ``--params``). The sweep depends on them, so
-:class:`SessionPipelinesHooks` gives ``sweep`` one namespaced model per
-``sweep.betas`` of this session once the session's context exists, before Kedro
-looks the requested pipeline up.
+The registry builds ``sweep`` from the configured ``sweep.betas``
+(``pipelines/sweep/configured.py``); :class:`SweepBetasHooks` refuses a run
+whose parameters ask for other βs, before any node runs.
 
 :func:`sweep_run_hooks` gives each β of the sweep its own MLflow run, nested
-under the run kedro-mlflow opens and tagged with its id as ``sweep_id``: metrics
-streamed while the β's model trains, and the catalog's metrics and figures
-saved by the β's nodes, land in the β's run; the summary lands in the parent.
+under the run kedro-mlflow opens (or the one an orchestrator opened for it) and
+tagged with its id as ``sweep_id``: metrics streamed while the β's model trains,
+and the catalog's metrics and figures saved by the β's nodes, land in the β's
+run; the summary lands in the parent. The β's run is found again by its tags, so
+nodes of one β that run as separate processes (an orchestrator's tasks) share it.
 """
 
 from __future__ import annotations
@@ -18,35 +18,44 @@ import logging
 from typing import Any
 
 import mlflow
-from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.framework.project import pipelines
-from kedro.pipeline import Node
+from kedro.io import DataCatalog
+from kedro.pipeline import Node, Pipeline
 
 # Project settings import this module for every Kedro command: the sweep's
 # pipeline module (and TensorFlow with it) is imported only when a hook runs.
 
 logger = logging.getLogger(__name__)
 
+_CLASSIFIER = "reference_classifier"
+_CLASSIFIER_MODEL = "reference_classifier_model"
 
-class SessionPipelinesHooks:
-    """Fits ``sweep`` to the session's configuration."""
 
-    @hook_impl
-    def after_context_created(self, context: KedroContext) -> None:
-        # `in pipelines` loads the registry: only the requested pipelines exist.
+class SweepBetasHooks:
+    """Refuses a run whose ``sweep.betas`` are not those the sweep was built for."""
+
+    # tryfirst: before kedro-mlflow opens a run, so a refused run leaves none.
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline: Pipeline, catalog: DataCatalog) -> None:
         from pydantic import ValidationError
 
         from image_vae.parameters import SweepParams
-        from image_vae.pipelines.sweep.pipeline import SWEEP_NAMESPACE, create_pipeline
+        from image_vae.pipelines.sweep.configured import check_sweep_betas
+        from image_vae.pipelines.sweep.pipeline import pipeline_betas
 
-        if SWEEP_NAMESPACE in pipelines:
-            try:
-                sweep = SweepParams.model_validate(context.params.get("sweep") or {})
-            except ValidationError:
-                pass  # the parameter check names the problem before any node runs
-            else:
-                pipelines[SWEEP_NAMESPACE] = create_pipeline(sweep.betas)
+        built = pipeline_betas(pipeline)
+        if not built or "params:sweep" not in catalog:
+            return
+        try:
+            sweep = SweepParams.model_validate(catalog.load("params:sweep") or {})
+        except ValidationError:
+            return  # the parameter check names the problem
+        # Only a run of the whole sweep must match: a run of some nodes of it
+        # (an orchestrator's task, --nodes) asks only for the βs it has.
+        if "sweep.summarise_sweep" in {node.name for node in pipeline.nodes}:
+            check_sweep_betas(built, sweep.betas)
+        else:
+            check_sweep_betas(built, [b for b in sweep.betas if b in built])
 
 
 class _SweepRuns:
@@ -82,20 +91,28 @@ class _OpenSweepRun:
         parent = mlflow.active_run()
         if namespace is None or parent is None:
             return
-        child = self.runs.by_namespace.get(namespace)
+        child = self.runs.by_namespace.get(namespace) or _find_beta_run(
+            parent, namespace
+        )
         if child is not None:
             mlflow.start_run(run_id=child, nested=True)
         else:
+            # The β's first node (set_beta) precedes all its others, so one
+            # process creates the run and the others find it.
             beta = namespace_beta(namespace)
             sweep_id = parent.info.run_id
             mlflow.set_tag("sweep_id", sweep_id)
-            run = mlflow.start_run(
+            child = mlflow.start_run(
                 run_name=f"beta={beta:g}",
                 nested=True,
-                tags={"sweep_id": sweep_id, "sweep_beta": f"{beta:g}"},
-            )
-            self.runs.by_namespace[namespace] = run.info.run_id
-            logger.info("MLflow run %s for β = %g of the sweep", run.info.run_id, beta)
+                tags={
+                    "sweep_id": sweep_id,
+                    "sweep_beta": f"{beta:g}",
+                    "sweep_namespace": namespace,
+                },
+            ).info.run_id
+            logger.info("MLflow run %s for β = %g of the sweep", child, beta)
+        self.runs.by_namespace[namespace] = child
         training = inputs.get(f"{namespace}.{TRAINING_PARAMS}")
         if training is not None:
             mlflow.log_params({f"training.{k}": v for k, v in training.items()})
@@ -114,20 +131,54 @@ class _CloseSweepRun:
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self) -> None:
         self._end("FINISHED")
+        self._end_others("FINISHED")
 
     @hook_impl(tryfirst=True)
     def on_pipeline_error(self) -> None:
         self._end("FAILED")
+        self._end_others("FAILED")
 
     def _end(self, status: str) -> None:
         if self.runs.active_child():
             mlflow.end_run(status)
+
+    @staticmethod
+    def _end_others(status: str) -> None:
+        """Ends the sweep's β runs still open: those of nodes that ran in other
+        processes (an orchestrator's tasks), which exit without ending them."""
+        parent = mlflow.active_run()
+        if parent is None:
+            return
+        for run in mlflow.search_runs(
+            experiment_ids=[parent.info.experiment_id],
+            filter_string=(
+                f"tags.sweep_id = '{parent.info.run_id}' "
+                "and attributes.status = 'RUNNING'"
+            ),
+            output_format="list",
+        ):
+            if run.info.run_id != parent.info.run_id:
+                mlflow.MlflowClient().set_terminated(run.info.run_id, status)
 
 
 def sweep_run_hooks() -> tuple[object, object]:
     """The two hooks (sharing their runs) that give each β its nested run."""
     runs = _SweepRuns()
     return _CloseSweepRun(runs), _OpenSweepRun(runs)
+
+
+def _find_beta_run(parent: mlflow.ActiveRun, namespace: str) -> str | None:
+    """The run an earlier node (maybe in another process) opened for ``namespace``."""
+    found = mlflow.search_runs(
+        experiment_ids=[parent.info.experiment_id],
+        filter_string=(
+            f"tags.sweep_id = '{parent.info.run_id}' "
+            f"and tags.sweep_namespace = '{namespace}'"
+        ),
+        output_format="list",
+        max_results=1,
+    )
+    return found[0].info.run_id if found else None
 
 
 def _beta_namespace(node: Node) -> str | None:

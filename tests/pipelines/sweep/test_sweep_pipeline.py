@@ -1,19 +1,23 @@
-"""Tests of the sweep's wiring, its nodes and the hook that fits it to a session."""
-
-from types import SimpleNamespace
+"""Tests of the sweep's wiring, its nodes, its βs and the hooks around it."""
 
 import pandas as pd
 import pytest
 from kedro.framework.project import configure_project, pipelines
+from kedro.io import DataCatalog, MemoryDataset
 
 from image_vae.pipelines.sweep import create_pipeline
+from image_vae.pipelines.sweep.configured import SweepBetasError, configured_betas
 from image_vae.pipelines.sweep.nodes import (
     summarise_sweep,
     summary_row,
     training_params_for,
 )
-from image_vae.pipelines.sweep.pipeline import beta_namespace, namespace_beta
-from image_vae.sweep_hooks import SessionPipelinesHooks
+from image_vae.pipelines.sweep.pipeline import (
+    beta_namespace,
+    namespace_beta,
+    pipeline_betas,
+)
+from image_vae.sweep_hooks import SweepBetasHooks
 
 SHARED = {
     "train_images",
@@ -77,18 +81,36 @@ def registry():
     configure_project("image_vae")
 
 
-def _context(betas):
-    return SimpleNamespace(params={"sweep": {"betas": betas}})
-
-
-def test_session_hook_builds_the_sweep_from_the_session_betas(registry):
-    SessionPipelinesHooks().after_context_created(_context([1.0, 3.0]))
-
+def test_registry_builds_the_sweep_from_the_configured_betas(
+    registry, project_copy, monkeypatch
+):
+    monkeypatch.setenv("KEDRO_ENV", "smoke")
     names = {n.namespace for n in registry["sweep"].nodes}
-    assert names == {"sweep.beta_1", "sweep.beta_3", "sweep"}
+    assert names == {"sweep.beta_0_5", "sweep.beta_2", "sweep"}
+
+    monkeypatch.delenv("KEDRO_ENV")
+    assert configured_betas(project_copy) == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+    (project_copy / "conf/local/parameters_sweep.yml").write_text(
+        "sweep:\n  betas: [3, 1]\n"
+    )
+    assert configured_betas(project_copy) == [3.0, 1.0]
 
 
-def test_session_hook_leaves_invalid_betas_to_the_parameter_check(registry):
-    SessionPipelinesHooks().after_context_created(_context([-1.0]))
+def test_a_run_asking_for_other_betas_than_the_built_sweep_is_refused():
+    sweep = create_pipeline([0.5, 2.0])
+    catalog = DataCatalog(
+        {"params:sweep": MemoryDataset({"betas": [0.5, 4.0], "epochs": None})}
+    )
 
-    assert len({n.namespace for n in registry["sweep"].nodes}) == 7  # 6 β + summary
+    with pytest.raises(SweepBetasError) as error:
+        SweepBetasHooks().before_pipeline_run(sweep, catalog)
+
+    assert "sweep.betas: this run asks for [0.5, 4.0]" in str(error.value)
+    assert "built for [0.5, 2.0]" in str(error.value)
+    assert "\n" not in str(error.value)
+    # The same βs in another order, or one β's nodes alone, are fine.
+    catalog["params:sweep"] = MemoryDataset({"betas": [2.0, 0.5], "epochs": None})
+    SweepBetasHooks().before_pipeline_run(sweep, catalog)
+    one_beta = sweep.only_nodes_with_namespaces(["sweep.beta_2"])
+    SweepBetasHooks().before_pipeline_run(one_beta, catalog)
+    assert pipeline_betas(one_beta) == {2.0}

@@ -2,9 +2,9 @@
 
 Each β is a namespaced copy (``sweep.beta_0_5``, …) of the training node and of
 the ``evaluation`` and ``sample_quality`` pipelines, sharing the model-input data,
-the reference classifier and every other parameter. ``image_vae.sweep_hooks``
-builds it from the session's ``sweep.betas`` and gives each β its nested MLflow
-run.
+the reference classifier and every other parameter. The registry builds it from
+the configured ``sweep.betas`` (see :mod:`.configured`); ``image_vae.sweep_hooks``
+gives each β its nested MLflow run.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Pipeline, node
 
-from image_vae.parameters import SweepParams
 from image_vae.pipelines import evaluation, sample_quality
+from image_vae.pipelines.sweep.configured import configured_betas
 from image_vae.pipelines.sweep.nodes import (
     summarise_sweep,
     summary_row,
@@ -48,15 +48,25 @@ def namespace_beta(namespace: str) -> float:
     return float(token.replace("_", ".").replace("m", "-"))
 
 
-def create_pipeline(
-    betas: Sequence[float] = tuple(SweepParams().betas), **kwargs
-) -> Pipeline:
+def pipeline_betas(pipeline: Pipeline) -> set[float]:
+    """The βs of the per-β namespaces among ``pipeline``'s nodes."""
+    prefix = f"{SWEEP_NAMESPACE}.beta_"
+    return {
+        namespace_beta(".".join(node.namespace.split(".")[:2]))
+        for node in pipeline.nodes
+        if (node.namespace or "").startswith(prefix)
+    }
+
+
+def create_pipeline(betas: Sequence[float] | None = None, **kwargs) -> Pipeline:
     """One namespaced model per β, then the summary table and figure.
 
     Args:
-        betas: The β values; the registry uses the defaults of the parameter
-            schema, and each session's ``sweep.betas`` replaces them.
+        betas: The β values; ``None`` (the registry) reads ``sweep.betas`` from
+            the configuration of ``KEDRO_ENV``.
     """
+    if betas is None:
+        betas = configured_betas()
     names = [f"{SWEEP_NAMESPACE}.{beta_namespace(beta)}" for beta in betas]
     models = sum(
         (_one_model(beta, name) for beta, name in zip(betas, names, strict=True)),
