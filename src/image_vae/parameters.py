@@ -58,6 +58,10 @@ class TrainingParams(_Section):
     seed: int = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
     precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
+    # Several devices for one model: "mirrored" is tf.distribute.MirroredStrategy
+    # over `devices` (null: every local GPU); batch_size is the global batch.
+    distribution: Literal["none", "mirrored"] = "none"
+    devices: list[str] | None = Field(default=None, min_length=1)
 
 
 class LatentPathParams(_Section):

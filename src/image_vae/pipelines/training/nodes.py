@@ -13,6 +13,7 @@ import pandas as pd
 
 from image_vae.parameters import TrainingParams
 from image_vae.vae import VAE, fit_vae
+from image_vae.vae.distribution import distribution_scope
 from image_vae.vae.tables import history_frame
 
 
@@ -21,11 +22,11 @@ def checkpoint_path(params: TrainingParams, train_images: np.ndarray) -> Path:
 
     A rerun of the same command finds (and resumes) its own backup; any change of
     hyperparameters or data starts afresh instead of resuming a different model.
+    Where it trains (``distribution``, ``devices``) is not part of the model.
     """
+    where = {"checkpoint_dir", "distribution", "devices"}
     fingerprint = hashlib.sha256(
-        json.dumps(
-            params.model_dump(exclude={"checkpoint_dir"}), sort_keys=True
-        ).encode()
+        json.dumps(params.model_dump(exclude=where), sort_keys=True).encode()
     )
     fingerprint.update(str(train_images.shape).encode())
     fingerprint.update(
@@ -67,28 +68,30 @@ def train_model(
     """
     config = TrainingParams.model_validate(params)
     keras.utils.set_random_seed(config.seed)  # initial weights are seeded too
-    model = VAE(
-        input_shape=train_images.shape[1:],
-        latent_dim=config.latent_dim,
-        filters=config.filters,
-        beta=config.beta,
-        reconstruction_loss=config.reconstruction_loss,
-        seed=config.seed,
-    )
-    history = fit_vae(
-        model,
-        train_images,
-        test_images,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        schedule=config.learning_rate_schedule,
-        ema_momentum=config.ema_momentum,
-        seed=config.seed,
-        callbacks=live_callbacks(),
-        backup_dir=checkpoint_path(config, train_images),
-        precision=config.precision,
-    )
+    # Under a strategy, the model's variables are made, and it trains, in its scope.
+    with distribution_scope(config.distribution, config.devices):
+        model = VAE(
+            input_shape=train_images.shape[1:],
+            latent_dim=config.latent_dim,
+            filters=config.filters,
+            beta=config.beta,
+            reconstruction_loss=config.reconstruction_loss,
+            seed=config.seed,
+        )
+        history = fit_vae(
+            model,
+            train_images,
+            test_images,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            schedule=config.learning_rate_schedule,
+            ema_momentum=config.ema_momentum,
+            seed=config.seed,
+            callbacks=live_callbacks(),
+            backup_dir=checkpoint_path(config, train_images),
+            precision=config.precision,
+        )
     return model, history_frame(history)
 
 
