@@ -50,3 +50,23 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(copy)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{copy / 'mlflow.db'}")
     return copy
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy whose smoke model inputs and reference classifier exist.
+
+    Made once per test session by the real ``kedro`` CLI; the sweep tests copy
+    its ``data/`` instead of each running these two pipelines again.
+    """
+    from tests_support import kedro
+
+    project = copy_project(tmp_path_factory.mktemp("smoke_inputs") / "project")
+    kedro(
+        project,
+        "run",
+        "--env",
+        "smoke",
+        "--pipelines=data_processing,reference_classifier",
+    )
+    return project

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,10 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     return result.stderr.strip().splitlines()[-1]
+
+
+def with_smoke_sweep_inputs(project: Path, inputs: Path) -> Path:
+    """Copies the model inputs and reference classifier of ``inputs`` to ``project``."""
+    for folder in ("05_model_input", "06_models"):
+        shutil.copytree(inputs / "data" / folder, project / "data" / folder)
+    return project

@@ -35,7 +35,10 @@ class RunTagsHooks:
         run = mlflow.active_run()
         if run is None:
             return
-        names = run_params.get("pipeline_names") or ["__default__"]
+        # kedro-dagster's runs name one pipeline, as `pipeline_name`.
+        names = run_params.get("pipeline_names") or [
+            run_params.get("pipeline_name") or "__default__"
+        ]
         tags = {"pipeline": "+".join(names), "kedro_env": str(run_params.get("env"))}
         commit = git_commit(Path(run_params.get("project_path") or "."))
         if commit:

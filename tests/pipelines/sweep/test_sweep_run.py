@@ -1,8 +1,8 @@
 """End to end: `kedro run --env smoke --pipeline=sweep` through the real CLI.
 
-The project copy first gets its model input and smoke reference classifier; the
-sweep then trains one model per β of conf/smoke (0.5 and 2), each in its own MLflow
-run nested under the sweep's.
+The project copy first gets its model input and smoke reference classifier (made
+once per session); the sweep then trains one model per β of conf/smoke (0.5 and
+2), each in its own MLflow run nested under the sweep's.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+
+from tests_support import with_smoke_sweep_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +33,10 @@ def _kedro(project: Path, *args: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
-def test_smoke_sweep_writes_summary_plot_and_one_nested_run_per_beta(project_copy):
-    _kedro(project_copy, "--pipelines=data_processing,reference_classifier")
+def test_smoke_sweep_writes_summary_plot_and_one_nested_run_per_beta(
+    project_copy, smoke_sweep_inputs
+):
+    with_smoke_sweep_inputs(project_copy, smoke_sweep_inputs)
     _kedro(project_copy, "--pipeline=sweep")
 
     summary = pd.read_parquet(project_copy / "data/08_reporting/sweep_summary.parquet")
