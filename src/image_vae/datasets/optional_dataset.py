@@ -48,4 +48,7 @@ class OptionalDataset(AbstractDataset[None, Any]):
         return self._dataset.exists()
 
     def _describe(self) -> dict[str, Any]:
-        return {"dataset": self._dataset._describe()}
+        # Plain strings: kedro-dagster turns descriptions into Dagster config,
+        # which refuses nested path objects (the wrapped dataset's filepath).
+        inner = self._dataset._describe()
+        return {"dataset": {key: str(value) for key, value in inner.items()}}
