@@ -22,3 +22,21 @@ def test_git_commit_is_the_work_trees_head(tmp_path):
 
 def test_git_commit_is_none_outside_a_work_tree(tmp_path):
     assert git_commit(tmp_path / "nowhere") is None
+
+
+def test_a_run_naming_one_pipeline_as_kedro_dagster_does_is_tagged_with_it(
+    tmp_path, monkeypatch
+):
+    import mlflow
+    from kedro.io import DataCatalog
+    from kedro.pipeline import Pipeline
+
+    from image_vae.run_tags_hooks import RunTagsHooks
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run_params = {"pipeline_name": "sweep", "env": "smoke", "project_path": tmp_path}
+    with mlflow.start_run() as run:
+        RunTagsHooks().before_pipeline_run(run_params, Pipeline([]), DataCatalog())
+
+    tags = mlflow.get_run(run.info.run_id).data.tags
+    assert (tags["pipeline"], tags["kedro_env"]) == ("sweep", "smoke")
