@@ -50,7 +50,7 @@ class _StrictLoader(yaml.SafeLoader):
 def file_problem(path: Path, text: str) -> str | None:
     """What is wrong with one configuration file's text, or ``None``."""
     try:
-        content = yaml.load(text, Loader=_StrictLoader)  # noqa: S506  a SafeLoader
+        content = yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f", line {mark.line + 1}" if mark else ""

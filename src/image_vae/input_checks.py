@@ -54,8 +54,8 @@ class InputChecksHooks:
                 pipeline = producing_pipeline(dataset_name) or "data_processing"
                 raise MismatchedInputsError(
                     f"{other} has {other_rows} rows but {dataset_name} has {rows}: "
-                    "they come from different runs; rebuild them with `kedro run "
-                    f"--pipeline={pipeline}` (and what follows it, or plain `kedro run`)"
+                    "they come from different runs; rebuild them with "
+                    f"`kedro run --pipeline={pipeline}` (or plain `kedro run`)"
                 )
 
     @hook_impl

@@ -157,7 +157,7 @@ _TYPE_WORDS = {
 }
 
 
-def _allowed(error: dict[str, Any]) -> str:
+def _allowed(error: dict[str, Any]) -> str:  # noqa: PLR0911  one per kind
     kind = error["type"]
     ctx = error.get("ctx", {})
     if kind == "extra_forbidden":

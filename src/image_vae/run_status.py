@@ -23,7 +23,11 @@ from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
 
-HOST_TAG, PID_TAG, REASON_TAG = "image_vae.host", "image_vae.pid", "image_vae.end_reason"
+HOST_TAG, PID_TAG, REASON_TAG = (
+    "image_vae.host",
+    "image_vae.pid",
+    "image_vae.end_reason",
+)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -46,7 +50,7 @@ def end_active_runs(status: str, reason: str) -> list[str]:
     while (run := mlflow.active_run()) is not None:
         try:
             mlflow.set_tag(REASON_TAG, reason)
-        except Exception:  # noqa: BLE001  the status matters more than the tag
+        except Exception:
             logger.warning("could not tag run %s with its end reason", run.info.run_id)
         mlflow.end_run(status)
         ended.append(run.info.run_id)
@@ -92,7 +96,9 @@ def mark_stale_runs(client: Any, experiment_id: str, host: str) -> list[str]:
             "marked at the next start",
         )
         client.set_terminated(run_id, "KILLED")
-        logger.warning("MLflow run %s was left RUNNING by a killed process: KILLED", run_id)
+        logger.warning(
+            "MLflow run %s was left RUNNING by a killed process: KILLED", run_id
+        )
     return sorted(stale)
 
 

@@ -60,7 +60,7 @@ def producing_pipeline(name: str) -> str | None:
             for key in sorted(pipelines)
             if key != "__default__" and name in pipelines[key].all_outputs()
         ]
-    except Exception:  # noqa: BLE001  a hint must never hide the real error
+    except Exception:
         return None
     # The narrowest pipeline that writes it: fewest nodes to rerun.
     found.sort(key=lambda key: len(pipelines[key].nodes))
@@ -86,7 +86,8 @@ def _os_error_line(error: OSError) -> str | None:
             "and run the same command again (earlier outputs are intact)"
         )
     if error.errno in {errno.EROFS, errno.EACCES, errno.EPERM}:
-        return f"{where}: {error.strerror.lower()}; make it writable or choose another path"
+        what = (error.strerror or "not writable").lower()
+        return f"{where}: {what}; make it writable or choose another path"
     if error.errno == errno.ENOMEM:
         return "out of memory: lower training.batch_size or the sizes of the run"
     return None
@@ -103,7 +104,7 @@ def _store_line(error: BaseException) -> str | None:
         import mlflow
 
         store = mlflow.get_tracking_uri()
-    except Exception:  # noqa: BLE001
+    except Exception:
         store = "the MLflow tracking store"
     lowered = text.lower()
     if "readonly" in lowered or "read-only" in lowered:

@@ -59,7 +59,9 @@ def check_array(array: np.ndarray, expected: dict[str, Any], source: str) -> Non
     shape = expected.get("shape")
     if shape is not None and (
         len(shape) != array.ndim
-        or any(w is not None and w != s for w, s in zip(shape, array.shape))
+        or any(
+            w is not None and w != s for w, s in zip(shape, array.shape, strict=True)
+        )
     ):
         wanted = "×".join("N" if w is None else str(w) for w in shape)
         problems.append(f"shape {array.shape}, expected {wanted}")
