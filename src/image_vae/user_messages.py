@@ -28,7 +28,7 @@ TRACEBACK_VARIABLE = "IMAGE_VAE_TRACEBACK"
 _DATASET_FAILURE = re.compile(
     r"^(?P<name>[^\s:]+): Failed while (?P<op>loading|saving) data from dataset"
 )
-_FILEPATH = re.compile(r"filepath=([^,)]+)")
+_FILEPATH = re.compile(r"filepath=(?:\w*Path\(')?([^,')]+)")
 _RAW_SUFFIX = "_raw"
 
 
@@ -50,21 +50,32 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def producing_pipeline(name: str) -> str | None:
-    """The registered pipeline (not ``__default__``) whose nodes write ``name``."""
-    try:
-        from kedro.framework.project import pipelines
+def _all_pipelines() -> dict[str, Any]:
+    """Every pipeline of the package, built afresh: Kedro's registry holds only the
+    pipelines a ``kedro run --pipeline=X`` asked for."""
+    import importlib
+    import pkgutil
 
-        found = [
-            key
-            for key in sorted(pipelines)
-            if key != "__default__" and name in pipelines[key].all_outputs()
-        ]
-    except Exception:
-        return None
-    # The narrowest pipeline that writes it: fewest nodes to rerun.
-    found.sort(key=lambda key: len(pipelines[key].nodes))
-    return found[0] if found else None
+    import image_vae.pipelines
+
+    found = {}
+    for module in pkgutil.iter_modules(image_vae.pipelines.__path__):
+        try:
+            package = importlib.import_module(f"image_vae.pipelines.{module.name}")
+            found[module.name] = package.create_pipeline()
+        except Exception:
+            continue
+    return found
+
+
+def producing_pipeline(name: str) -> str | None:
+    """The narrowest pipeline whose nodes write dataset ``name`` (fewest to rerun)."""
+    found = [
+        (len(pipeline.nodes), key)
+        for key, pipeline in _all_pipelines().items()
+        if name in pipeline.all_outputs()
+    ]
+    return min(found)[1] if found else None
 
 
 def rebuild_hint(name: str, env: str | None = None) -> str:
