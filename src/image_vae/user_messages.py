@@ -26,7 +26,7 @@ from image_vae.errors import UserFacingError
 TRACEBACK_VARIABLE = "IMAGE_VAE_TRACEBACK"
 
 _DATASET_FAILURE = re.compile(
-    r"^(?P<name>[^\s:]+): Failed while (?P<op>loading|saving) data from dataset"
+    r"^(?P<name>[^\s:]+): Failed while (?P<op>loading|saving) data (?:from|to) dataset"
 )
 _FILEPATH = re.compile(r"filepath=(?:\w*Path\(')?([^,')]+)")
 _RAW_SUFFIX = "_raw"
