@@ -147,8 +147,8 @@ class ProjectParams(_Section):
 
 
 _TYPE_WORDS = {
-    "int_type": "a whole number (not true/false, not a decimal)",
-    "float_type": "a number (not true/false)",
+    "int_type": "a whole number",
+    "float_type": "a number",
     "finite_number": "a finite number (not inf or nan)",
     "string_type": "a string",
     "list_type": "a list",
