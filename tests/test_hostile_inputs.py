@@ -528,7 +528,7 @@ def test_a_signal_during_training_ends_the_run_killed_and_the_rerun_finishes(
         "smoke",
         "--pipeline=training",
         "--params",
-        "training.epochs=4",
+        "training.epochs=3",
     ]
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(project_copy)}
     process = subprocess.Popen(
