@@ -30,7 +30,7 @@ from kedro.io.core import DatasetError, Version
 
 from image_vae.config_loader import CheckedConfigLoader, ConfigFileError
 from image_vae.datasets import IDXDataset, NumpyDataset
-from image_vae.datasets.idx import encode_idx
+from image_vae.datasets.idx_format import encode_idx
 from image_vae.datasets.keras_model_dataset import KerasModelDataset
 from image_vae.input_checks import InputChecksHooks, MismatchedInputsError
 from image_vae.parameters import ParameterError, validate_parameters
