@@ -247,7 +247,7 @@ DAMAGED = {
         "train_images_raw",
         "idx",
         _truncated_gz,
-        "truncated or corrupt gzip",
+        "corrupt gzip stream, truncated",
     ),
     "bit-rotted gz": ("train_images_raw", "idx", _bit_rotted_gz, "corrupt gzip"),
     "gz is a directory": ("train_images_raw", "idx", _directory, "a directory where"),

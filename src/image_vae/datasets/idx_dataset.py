@@ -146,7 +146,7 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         except (OSError, EOFError, zlib.error) as error:
             # Truncated (EOFError) or bit-rotted (bad CRC, invalid deflate data).
             raise RawDataError(
-                f"{self._path}: truncated or corrupt gzip stream ({error})"
+                f"{self._path}: corrupt gzip stream, truncated or damaged ({error})"
             ) from None
         verify_sha256(content, self._sha256, self._path)
         return parse_idx(content, self._path)
