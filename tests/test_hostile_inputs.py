@@ -102,6 +102,8 @@ ABSURD = [
     ({"training": {"filters": [32, 4096]}}, "training.filters.1", "at most 1024"),
     ({"training": {"batch_size": 10**7}}, "training.batch_size", "needs ≈"),
     ({"training": {"epochs": 10**9}}, "training.epochs", "at most 10,000,000 steps"),
+    ({"training": {}, "sweep": {"epochs": 10**8}}, "sweep.epochs", "10,000,000 steps"),
+    ({"reference_classifier": {"epochs": 10**8}}, "reference_classifier.epochs", "≈"),
     ({"evaluation": {"manifold_size": 10**5}}, "evaluation.manifold_size", "at most"),
     (
         {

@@ -102,16 +102,32 @@ def _training_problems(
             f"needs ≈ {_gb(needed)}, more than half of this machine's "
             f"{_gb(memory)}; allowed: a smaller batch_size, filters or latent_dim"
         )
+    return problems
+
+
+def _steps_problems(params: Any, sizes: dict[str, tuple[int, ...]]) -> list[str]:
+    """Epochs × steps per epoch of every model a run trains, against the limit."""
     n_train = _train_size(params, sizes)
-    if n_train:
-        steps = training.epochs * math.ceil(n_train / training.batch_size)
+    if not n_train:
+        return []
+    trained = []
+    if params.training:
+        trained.append(("training", params.training.epochs, params.training))
+        if params.sweep and params.sweep.epochs:
+            trained.append(("sweep", params.sweep.epochs, params.training))
+    if params.reference_classifier:
+        classifier = params.reference_classifier
+        trained.append(("reference_classifier", classifier.epochs, classifier))
+    problems = []
+    for section, epochs, config in trained:
+        steps = epochs * math.ceil(n_train / config.batch_size)
         if steps > _MAX_TRAINING_STEPS:
             hours = steps * _MS_PER_STEP / 3_600_000
             problems.append(
-                f"training.epochs: got {training.epochs}; {training.epochs} epochs × "
-                f"⌈{n_train} images / batch_size {training.batch_size}⌉ = {steps:,} "
-                f"steps (≈ {hours:,.0f} h at ~{_MS_PER_STEP} ms per step); allowed: "
-                f"at most {_MAX_TRAINING_STEPS:,} steps"
+                f"{section}.epochs: got {epochs}; {epochs} epochs × ⌈{n_train} "
+                f"images / batch_size {config.batch_size}⌉ = {steps:,} steps (≈ "
+                f"{hours:,.0f} h at ~{_MS_PER_STEP} ms per step); allowed: at most "
+                f"{_MAX_TRAINING_STEPS:,} steps"
             )
     return problems
 
@@ -198,6 +214,7 @@ def limit_problems(
     problems = []
     if params.training:
         problems += _training_problems(params, sizes, memory)
+    problems += _steps_problems(params, sizes)
     if params.evaluation:
         problems += _evaluation_problems(params, memory)
     problems += _sample_problems(params, side, memory)
