@@ -381,14 +381,20 @@ def test_a_failed_array_save_leaves_the_old_array(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["a.npy"]
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One real SQLite MLflow store for the module (its tables take seconds)."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
     yield mlflow.MlflowClient(uri)
     while mlflow.active_run():
         mlflow.end_run()
+    if previous is None:
+        os.environ.pop("MLFLOW_TRACKING_URI")
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = previous
 
 
 def test_an_interrupted_run_ends_killed_with_its_reason(store):
@@ -454,7 +460,8 @@ MAPPING = [
 
 
 @pytest.mark.parametrize(("error", "start", "also"), MAPPING, ids=lambda v: str(v)[:30])
-def test_library_exceptions_map_to_one_line(store, error, start, also):
+def test_library_exceptions_map_to_one_line(tmp_path, error, start, also):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")  # named, not made
     line = one_line(error)
     assert line is not None and start in line and also in line and "\n" not in line
 
