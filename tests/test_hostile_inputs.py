@@ -41,6 +41,7 @@ from image_vae.run_status import (
     end_active_runs,
     mark_stale_runs,
 )
+from image_vae.training_lock import RunInProgressError, TrainingLock
 from image_vae.user_messages import one_line
 from tests_support import kedro, runs, tracking_uri
 
@@ -426,6 +427,20 @@ def test_runs_left_running_by_a_dead_process_are_marked_killed(store):
     }
     assert list(status.values()) == ["KILLED", "KILLED", "RUNNING", "RUNNING"]
     assert "SIGKILL" in store.get_run(orphan.info.run_id).data.tags[REASON_TAG]
+
+
+def test_a_second_training_run_at_once_is_refused(tmp_path):
+    first, second = TrainingLock(tmp_path), TrainingLock(tmp_path)
+    first.acquire()
+    with pytest.raises(RunInProgressError) as info:
+        second.acquire()
+    assert str(info.value) == (
+        f"{tmp_path}: process {os.getpid()} is training here now; wait for it to "
+        "end (or stop it), then run the command again"
+    )
+    first.release()
+    second.acquire()  # the lock is free once its holder ends
+    second.release()
 
 
 # 6. One mapping: library exceptions to lines; bugs keep their traceback.

@@ -65,6 +65,13 @@ def _on_sigterm(handler: Any) -> Any:
         return handler
 
 
+def _end_runs(status: str, reason: str) -> list[str]:
+    try:
+        return end_active_runs(status, reason)
+    except Exception:
+        return []
+
+
 class _UserErrorsAsOneLine(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         verbose = ctx.params.pop("verbose", False) or traceback_wanted()
@@ -81,7 +88,7 @@ class _UserErrorsAsOneLine(click.Command):
             return super().invoke(ctx)
         except KeyboardInterrupt as interrupt:
             reason = getattr(interrupt, "reason", "Ctrl-C (SIGINT)")
-            ended = end_active_runs("KILLED", f"interrupted by {reason}")
+            ended = _end_runs("KILLED", f"interrupted by {reason}")
             runs = f"; MLflow run {', '.join(ended)} marked KILLED" if ended else ""
             raise _InterruptedExit(
                 f"interrupted by {reason}{runs}; run the same command again "
@@ -89,6 +96,9 @@ class _UserErrorsAsOneLine(click.Command):
             ) from None
         except Exception as error:
             line = None if verbose else one_line(error, ctx.params.get("env"))
+            # A hook that fails before the runner leaves the MLflow run open,
+            # which MLflow would end as FINISHED at exit.
+            _end_runs("FAILED", line or f"{type(error).__name__}: {error}")
             if line is None:
                 raise
             raise click.ClickException(line) from None
