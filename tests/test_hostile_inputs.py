@@ -319,6 +319,25 @@ def test_damaged_file_is_one_line_with_dataset_file_and_rebuild(
     assert rebuild in line.rpartition("; ")[2], line
 
 
+BAD_ENTRIES = [
+    ({"expectd": {}}, "NumpyDataset.__init__() got an unexpected keyword"),
+    ({"expected": {"dtyp": "uint8"}}, "expected: unknown key(s) ['dtyp']"),
+    ({"type": "nope.Nope"}, "No module named 'nope'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("entry", "what"), BAD_ENTRIES, ids=["arg", "expected", "type"]
+)
+def test_a_bad_catalog_entry_is_one_line_naming_it(entry, what):
+    config = {"type": "image_vae.datasets.NumpyDataset", "filepath": "x.npy", **entry}
+    with pytest.raises(DatasetError) as info:
+        DataCatalog.from_config({"train_images": config}).get("train_images")
+    line = one_line(info.value)
+    assert line.startswith(f"catalog entry 'train_images': {what}"), line
+    assert line.endswith("; fix it in conf/<env>/catalog*.yml")
+
+
 def test_image_and_label_arrays_of_different_lengths_are_refused(registry):
     hooks = InputChecksHooks()
     hooks.before_pipeline_run()

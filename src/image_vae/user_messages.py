@@ -28,6 +28,10 @@ TRACEBACK_VARIABLE = "IMAGE_VAE_TRACEBACK"
 _DATASET_FAILURE = re.compile(
     r"^(?P<name>[^\s:]+): Failed while (?P<op>loading|saving) data (?:from|to) dataset"
 )
+_CATALOG_ENTRY = re.compile(
+    r"(?:parsing config for dataset|Dataset|instantiate dataset|Catalog entry) "
+    r"'(?P<name>[^']+)'"
+)
 _FILEPATH = re.compile(r"filepath=(?:\w*Path\(')?([^,')]+)")
 _RAW_SUFFIX = "_raw"
 
@@ -168,6 +172,25 @@ def _dataset_failure(error: BaseException) -> tuple[str, str, str | None] | None
     return None
 
 
+def _catalog_entry_line(error: BaseException) -> str | None:
+    """A catalog entry Kedro could not turn into a dataset, or ``None``."""
+    for link in _chain(error):
+        match = _CATALOG_ENTRY.search(str(link))
+        if match and type(link).__name__ == "DatasetError":
+            root = list(_chain(error))[-1]
+            lines = [
+                line.strip()
+                for line in str(root).splitlines()
+                if line.strip() and not line.startswith("An exception occurred")
+            ]
+            what = _cause_line(error) or (lines[0] if lines else type(root).__name__)
+            return (
+                f"catalog entry {match['name']!r}: {what.rstrip('.:')}; fix it in "
+                "conf/<env>/catalog*.yml"
+            )
+    return None
+
+
 def one_line(error: BaseException, env: str | None = None) -> str | None:
     """The single line shown for ``error``, or ``None`` if it is a bug.
 
@@ -178,7 +201,7 @@ def one_line(error: BaseException, env: str | None = None) -> str | None:
     dataset = _dataset_failure(error)
     cause = _cause_line(error)
     if dataset is None:
-        return cause
+        return _catalog_entry_line(error) or cause
     name, op, path = dataset
     root = list(_chain(error))[-1]
     if op == "saving":
