@@ -418,7 +418,8 @@ def store(tmp_path_factory):
 
 
 def test_an_interrupted_run_ends_killed_with_its_reason(store):
-    run = mlflow.start_run()
+    # An explicit experiment: an earlier in-process session may have set another.
+    run = mlflow.start_run(experiment_id=store.create_experiment("interrupted"))
     assert end_active_runs("KILLED", "interrupted by SIGTERM") == [run.info.run_id]
     ended = store.get_run(run.info.run_id)
     assert ended.info.status == "KILLED"
