@@ -1,16 +1,20 @@
 """Project CLI: Kedro's own ``run``, with user errors shown as one line.
 
 Kedro loads this module's ``cli`` group and lets its commands override the
-built-in ones. ``run`` keeps every option of ``kedro run``; the only change is
-that a ``UserFacingError`` anywhere in the exception chain (a bad parameter, a
-corrupt raw file, a NaN loss, a missing model) ends the command with
-``Error: <message>`` and exit code 1, instead of a traceback through Kedro,
-TensorFlow or NumPy internals.
+built-in ones. ``run`` keeps every option of ``kedro run`` and adds:
+
+- every fault the user can fix ends the command with ``Error: <one line>`` and
+  exit code 1 (the mapping lives in ``image_vae.user_messages``); ``--verbose``
+  or ``IMAGE_VAE_TRACEBACK=1`` shows the full traceback instead;
+- Ctrl-C and SIGTERM end the MLflow run as KILLED, with the reason in its tag
+  ``image_vae.end_reason``, and exit with code 130 (MLflow would otherwise
+  record an interrupted run as FINISHED, or leave it RUNNING).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,8 @@ import click
 from kedro import KedroDeprecationWarning
 from kedro.framework.cli.project import run as kedro_run
 
-from image_vae.errors import find_user_error
+from image_vae.run_status import Interrupted, end_active_runs
+from image_vae.user_messages import one_line, traceback_wanted
 
 _PIPELINES_DIR = Path(__file__).parent / "pipelines"
 
@@ -45,8 +50,32 @@ def _check_names(ctx: click.Context) -> None:
         raise click.ClickException(f"--env: got {env!r}; allowed: {', '.join(envs)}")
 
 
+class _InterruptedExit(click.ClickException):
+    exit_code = 130  # the shell's code for a command ended by Ctrl-C
+
+
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Installs ``handler`` for SIGTERM; returns the previous one."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding program's concern)
+        return handler
+
+
+def _end_runs(status: str, reason: str) -> list[str]:
+    try:
+        return end_active_runs(status, reason)
+    except Exception:
+        return []
+
+
 class _UserErrorsAsOneLine(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
+        verbose = ctx.params.pop("verbose", False) or traceback_wanted()
         _check_names(ctx)
         if ctx.params.get("env"):
             # The registry builds the sweep from this environment's parameters
@@ -59,13 +88,27 @@ class _UserErrorsAsOneLine(click.Command):
             message="Option '--pipeline' is deprecated",
             category=KedroDeprecationWarning,
         )
+        previous = _on_sigterm(_raise_interrupted)
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as interrupt:
+            reason = getattr(interrupt, "reason", "Ctrl-C (SIGINT)")
+            ended = _end_runs("KILLED", f"interrupted by {reason}")
+            runs = f"; MLflow run {', '.join(ended)} marked KILLED" if ended else ""
+            raise _InterruptedExit(
+                f"interrupted by {reason}{runs}; run the same command again "
+                "(training resumes from its last checkpoint)"
+            ) from None
         except Exception as error:
-            user_error = find_user_error(error)
-            if user_error is None:
+            line = None if verbose else one_line(error, ctx.params.get("env"))
+            # A hook that fails before the runner leaves the MLflow run open,
+            # which MLflow would end as FINISHED at exit.
+            _end_runs("FAILED", line or f"{type(error).__name__}: {error}")
+            if line is None:
                 raise
-            raise click.ClickException(str(user_error)) from None
+            raise click.ClickException(line) from None
+        finally:
+            _on_sigterm(previous)
 
 
 @click.group(name="image-vae")
@@ -76,7 +119,15 @@ def cli() -> None:
 cli.add_command(
     _UserErrorsAsOneLine(
         name="run",
-        params=kedro_run.params,
+        params=[
+            *kedro_run.params,
+            click.Option(
+                ["--verbose", "-v"],
+                is_flag=True,
+                help="Show the full traceback of an error instead of one line "
+                "(or set IMAGE_VAE_TRACEBACK=1).",
+            ),
+        ],
         callback=kedro_run.callback,
         help=kedro_run.help,
         short_help=kedro_run.short_help,

@@ -9,7 +9,7 @@ parameter, the value given and what is allowed.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,7 +24,11 @@ from pydantic import (
 )
 
 from image_vae.errors import UserFacingError
+from image_vae.parameter_limits import limit_problems, path_problems
 from image_vae.vae.latent import FASHION_MNIST_CLASSES, resolve_class
+
+# NumPy and Keras take seeds in [0, 2³²).
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
 
 
 class ParameterError(UserFacingError):
@@ -32,7 +36,11 @@ class ParameterError(UserFacingError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no bool -> int, no 2.5 -> int, no "3" -> 3 (an int is a float, though);
+    # allow_inf_nan: no inf/nan where a number is wanted.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False
+    )
 
 
 class SubsetParams(_Section):
@@ -55,7 +63,7 @@ class TrainingParams(_Section):
     learning_rate: PositiveFloat = 3e-3
     learning_rate_schedule: Literal["constant", "cosine"] = "cosine"
     ema_momentum: float | None = Field(default=0.98, ge=0, lt=1)
-    seed: int = 42
+    seed: Seed = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
     precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
     # Several devices for one model: "mirrored" is tf.distribute.MirroredStrategy
@@ -80,7 +88,7 @@ class EvaluationParams(_Section):
     n_prior_samples: PositiveInt = 16
     manifold_size: int = Field(default=15, ge=2)
     latent_path: LatentPathParams = LatentPathParams(start=[0.8, 0.5], end=[2.5, 1.5])
-    seed: int = 0
+    seed: Seed = 0
     iwae_samples: PositiveInt = 64
     iwae_images: PositiveInt | None = 1000
     knn_k: PositiveInt = 5
@@ -91,7 +99,7 @@ class MorphParams(_Section):
     target_class: str | int = "Trouser"
     length: PositiveFloat = 3.0
     steps: int = Field(default=20, ge=2)
-    seed: int = 0
+    seed: Seed = 0
 
     @field_validator("target_class")
     @classmethod
@@ -107,13 +115,13 @@ class ReferenceClassifierParams(_Section):
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 128
     learning_rate: PositiveFloat = 1e-3
-    seed: int = 0
+    seed: Seed = 0
 
 
 class SampleQualityParams(_Section):
     n_samples: int = Field(default=10000, ge=2)
     morph_starts: PositiveInt = 100
-    seed: int = 0
+    seed: Seed = 0
 
 
 class SweepParams(_Section):
@@ -142,7 +150,18 @@ class ProjectParams(_Section):
     sweep: SweepParams | None = None
 
 
-def _allowed(error: dict[str, Any]) -> str:
+_TYPE_WORDS = {
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "finite_number": "a finite number (not inf or nan)",
+    "string_type": "a string",
+    "list_type": "a list",
+    "bool_type": "true or false",
+    "model_type": "a mapping of parameters",
+}
+
+
+def _allowed(error: dict[str, Any]) -> str:  # noqa: PLR0911  one per kind
     kind = error["type"]
     ctx = error.get("ctx", {})
     if kind == "extra_forbidden":
@@ -151,6 +170,8 @@ def _allowed(error: dict[str, Any]) -> str:
         return "required parameter is missing"
     if kind == "literal_error":
         return f"allowed: {ctx.get('expected')}"
+    if kind in _TYPE_WORDS:
+        return f"allowed: {_TYPE_WORDS[kind]}"
     for bound, word in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
         if bound in ctx:
             return f"allowed: a number {word} {ctx[bound]}"
@@ -160,7 +181,9 @@ def _allowed(error: dict[str, Any]) -> str:
 
 
 def _format(error: dict[str, Any]) -> str:
-    name = ".".join(str(part) for part in error["loc"])
+    # Union members (`str | int`) add their type to the location: not a parameter.
+    loc = [p for p in error["loc"] if p not in {"int", "str", "float", "none"}]
+    name = ".".join(str(part) for part in loc)
     if error["type"] == "missing":
         return f"{name}: {_allowed(error)}"
     return f"{name}: got {error['input']!r}; {_allowed(error)}"
@@ -203,6 +226,7 @@ def _cross_checks(
                     f"data_processing.subset.{split}: got {wanted}; allowed: at most "
                     f"{sizes[split][0]} (the {split} set's size) or null for all"
                 )
+    problems += _data_size_checks(params, sizes, used)
     if training and evaluation:
         for end in ("start", "end"):
             point = getattr(evaluation.latent_path, end)
@@ -211,6 +235,32 @@ def _cross_checks(
                     f"evaluation.latent_path.{end}: got {point}; allowed: a list of "
                     f"{training.latent_dim} coordinates (training.latent_dim)"
                 )
+    return problems
+
+
+def _data_size_checks(
+    params: ProjectParams, sizes: dict[str, tuple[int, ...]], used: Any
+) -> list[str]:
+    """Counts that must not exceed the images there are (after ``subset``)."""
+    subset = params.data_processing.subset if params.data_processing else None
+    n = {
+        split: (getattr(subset, split, None) if subset else None) or sizes[split][0]
+        for split in ("train", "test")
+        if split in sizes
+    }
+    evaluation, problems = used("evaluation"), []
+    checks = []
+    if evaluation:
+        checks += [
+            ("evaluation.knn_k", evaluation.knn_k, "train", "neighbours among"),
+            ("evaluation.n_reconstructions", evaluation.n_reconstructions, "test", ""),
+        ]
+    for name, value, split, what in checks:
+        if split in n and value > n[split]:
+            problems.append(
+                f"{name}: got {value}; allowed: at most {n[split]} ({what or 'the'}"
+                f"{' the' if what else ''} {n[split]} {split} images in this run)"
+            )
     return problems
 
 
@@ -238,9 +288,18 @@ def validate_parameters(
     try:
         params = ProjectParams.model_validate(raw)
     except ValidationError as error:
-        lines = [_format(e) for e in error.errors(include_url=False)]
-        raise ParameterError("; ".join(lines)) from None
-    problems = _cross_checks(params, sizes or {}, sections)
+        lines: dict[str, str] = {}
+        for line in (_format(e) for e in error.errors(include_url=False)):
+            # A union (`str | int`) fails once per member: one line, both allowed.
+            head, _, allowed = line.partition("; allowed: ")
+            if head in lines and allowed:
+                lines[head] += f" or {allowed}"
+            else:
+                lines[head] = line
+        raise ParameterError("; ".join(lines.values())) from None
+    sizes = sizes or {}
+    problems = _cross_checks(params, sizes, sections)
+    problems += limit_problems(params, sizes) + path_problems(params)
     if problems:
         raise ParameterError("; ".join(problems))
     return params

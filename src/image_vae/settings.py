@@ -4,7 +4,6 @@ import importlib.metadata
 import os
 from pathlib import Path
 
-from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 from omegaconf.resolvers import oc
 
@@ -18,10 +17,14 @@ quiet_startup(import_tensorflow=False)
 # Figures are rendered off-screen: configuration, not a `matplotlib.use` in nodes.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from image_vae.config_loader import CheckedConfigLoader  # noqa: E402
+from image_vae.input_checks import InputChecksHooks  # noqa: E402
 from image_vae.parameter_hooks import ParameterValidationHooks  # noqa: E402
+from image_vae.run_status import RunStatusHooks  # noqa: E402
 from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
 from image_vae.startup_hooks import StartupHooks  # noqa: E402
 from image_vae.sweep_hooks import SweepBetasHooks, sweep_run_hooks  # noqa: E402
+from image_vae.training_lock import TrainingLockHooks  # noqa: E402
 
 HOOKS = (
     StartupHooks(),
@@ -29,9 +32,13 @@ HOOKS = (
     RunTagsHooks(),
     SweepBetasHooks(),
     *sweep_run_hooks(),
+    RunStatusHooks(),
+    InputChecksHooks(),
+    TrainingLockHooks(),
 )
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+# OmegaConfigLoader that names a faulty file and line in one line.
+CONFIG_LOADER_CLASS = CheckedConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from copy import deepcopy
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -95,15 +96,15 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
 
         Reads only the first bytes, so checks can run before any data is loaded.
         """
-        if not self._exists():
-            return None
+        if not self._exists() or self._fs.isdir(self._path):
+            return None  # loading it reports what is wrong, naming the dataset
         with self._fs.open(self._path, "rb") as handle:
             head = handle.read(2)
             handle.seek(0)
             stream = gzip.GzipFile(fileobj=handle) if head == b"\x1f\x8b" else handle
             try:
                 header = stream.read(16)
-            except (OSError, EOFError):
+            except (OSError, EOFError, zlib.error):
                 return None
         if len(header) < 4 or header[3] > 3 or len(header) < 4 + 4 * header[3]:
             return None
@@ -131,6 +132,8 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
     def load(self) -> np.ndarray:
         if not self._exists() and self._mirrors:
             self.ensure_present()
+        if self._fs.isdir(self._path):
+            raise RawDataError(f"{self._path}: a directory where the file should be")
         try:
             with self._fs.open(self._path, "rb") as handle:
                 raw = handle.read()
@@ -138,11 +141,14 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
             raise RawDataError(
                 f"{self._path}: missing and unobtainable; no mirrors configured"
             ) from None
-        verify_sha256(raw, self._sha256, self._path)
         try:
             content = decompress(raw)
-        except (OSError, EOFError) as error:
-            raise RawDataError(f"{self._path}: corrupt gzip stream ({error})") from None
+        except (OSError, EOFError, zlib.error) as error:
+            # Truncated (EOFError) or bit-rotted (bad CRC, invalid deflate data).
+            raise RawDataError(
+                f"{self._path}: corrupt gzip stream, truncated or damaged ({error})"
+            ) from None
+        verify_sha256(content, self._sha256, self._path)
         return parse_idx(content, self._path)
 
     def save(self, data: np.ndarray) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from copy import deepcopy
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import fsspec
@@ -16,14 +17,26 @@ from kedro.io.core import (
     get_protocol_and_path,
 )
 
+from image_vae.datasets.array_checks import (
+    ArrayFileError,
+    check_array,
+    validate_expectations,
+)
+
 
 class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
-    """Saves and loads one array as ``.npy`` with ``allow_pickle=False``."""
+    """Saves and loads one array as ``.npy`` with ``allow_pickle=False``.
 
-    def __init__(
+    Saves write beside the file and rename it into place, so an interrupted save
+    never leaves a half-written array where the next run reads it. Loads check the
+    array against ``expected`` (see ``image_vae.datasets.array_checks``).
+    """
+
+    def __init__(  # noqa: PLR0913
         self,
         *,
         filepath: str,
+        expected: dict[str, Any] | None = None,
         version: Version | None = None,
         credentials: dict[str, Any] | None = None,
         fs_args: dict[str, Any] | None = None,
@@ -33,6 +46,8 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
 
         Args:
             filepath: Path or ``protocol://`` URL of the ``.npy`` file.
+            expected: What a loaded array must be: ``dtype``, ``ndim``, ``shape``,
+                ``min``, ``max``, ``finite`` (all optional).
             version: Kedro version, when versioned.
             credentials: Passed to the fsspec filesystem.
             fs_args: Passed to the fsspec filesystem.
@@ -47,6 +62,7 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
             protocol, **(deepcopy(credentials) or {}), **fs_args
         )
         self.metadata = metadata
+        self._expected = validate_expectations(expected)
         super().__init__(
             filepath=PurePosixPath(path),
             version=version,
@@ -59,13 +75,37 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
 
     def load(self) -> np.ndarray:
         path = get_filepath_str(self._get_load_path(), self._protocol)
-        with self._fs.open(path, "rb") as handle:
-            return np.load(handle, allow_pickle=False)
+        if self._fs.isdir(path):
+            raise ArrayFileError(f"{path}: a directory where the .npy file should be")
+        try:
+            with self._fs.open(path, "rb") as handle:
+                array = np.load(handle, allow_pickle=False)
+        except (ValueError, EOFError, OSError) as error:
+            if isinstance(error, FileNotFoundError):
+                raise
+            raise ArrayFileError(
+                f"{path}: not a readable .npy file, truncated or damaged "
+                f"({str(error).splitlines()[0]})"
+            ) from error
+        check_array(array, self._expected, path)
+        return array
 
     def save(self, data: np.ndarray) -> None:
         path = get_filepath_str(self._get_save_path(), self._protocol)
-        with self._fs.open(path, "wb") as handle:
-            np.save(handle, np.asarray(data), allow_pickle=False)
+        if self._protocol != "file":  # object stores show a put all at once
+            with self._fs.open(path, "wb") as handle:
+                np.save(handle, np.asarray(data), allow_pickle=False)
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with partial.open("wb") as handle:
+                np.save(handle, np.asarray(data), allow_pickle=False)
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         self._fs.invalidate_cache(path)
 
     def _exists(self) -> bool:
