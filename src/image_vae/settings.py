@@ -22,6 +22,7 @@ from image_vae.parameter_hooks import ParameterValidationHooks  # noqa: E402
 from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
 from image_vae.startup_hooks import StartupHooks  # noqa: E402
 from image_vae.sweep_hooks import SweepBetasHooks, sweep_run_hooks  # noqa: E402
+from image_vae.tracking_hooks import tracking_hooks  # noqa: E402
 
 HOOKS = (
     StartupHooks(),
@@ -29,6 +30,7 @@ HOOKS = (
     RunTagsHooks(),
     SweepBetasHooks(),
     *sweep_run_hooks(),
+    *tracking_hooks(),
 )
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
