@@ -133,7 +133,7 @@ def test_a_run_logs_registers_and_uploads_to_the_server(server, trainer):
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
     assert set(inputs) == {"train_images", "test_images"}
-    assert '"shape": [2000, 32, 32, 1]' in inputs["train_images"].dataset.profile
+    assert '"features_shape": [2000, 32, 32, 1]' in inputs["train_images"].dataset.profile
     version = client.get_model_version("image_vae", "1")
     assert version.tags["data_source"] == "fashion-mnist[:2000]"
     assert version.run_id == run.info.run_id
