@@ -8,6 +8,7 @@ real subprocess pointed at it by ``MLFLOW_TRACKING_URI`` alone.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -133,7 +134,8 @@ def test_a_run_logs_registers_and_uploads_to_the_server(server, trainer):
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
     assert set(inputs) == {"train_images", "test_images"}
-    assert '"features_shape": [2000, 32, 32, 1]' in inputs["train_images"].dataset.profile
+    profile = inputs["train_images"].dataset.profile
+    assert '"features_shape": [2000, 32, 32, 1]' in profile
     version = client.get_model_version("image_vae", "1")
     assert version.tags["data_source"] == "fashion-mnist[:2000]"
     assert version.run_id == run.info.run_id
@@ -167,6 +169,31 @@ def test_another_machine_morphs_with_the_registered_model(server, trainer, user)
     assert morph_run.info.run_name == (
         "morph β=1 d=2 fashion-mnist[:2000] from image_vae v1"
     )
+
+
+def test_another_machine_evaluates_a_registered_version(server, trainer, user):
+    training_run = _runs(server)[0]
+    _kedro(
+        user,
+        server,
+        "run",
+        "--env",
+        "smoke",
+        "--pipeline=evaluation",
+        "--params",
+        "evaluation.model_uri=models:/image_vae/1",
+    )
+    metrics = json.loads((user / "data/08_reporting/test_metrics.json").read_text())
+    # The same model on the same 500 test images: the trainer's numbers.
+    assert metrics["negative_elbo"] == pytest.approx(
+        training_run.data.metrics["test.negative_elbo"], rel=1e-3
+    )
+    history_png = user / "data/08_reporting/training_history.png"
+    assert history_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    evaluation_run = _runs(server)[-1]
+    assert evaluation_run.info.status == "FINISHED"
+    assert evaluation_run.data.tags["model_version"] == "1"
+    assert evaluation_run.data.tags["model_run_id"] == training_run.info.run_id
 
 
 def test_a_uri_that_does_not_resolve_stops_the_run_before_it_starts(server, user):
