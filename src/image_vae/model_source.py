@@ -12,7 +12,7 @@ resolve or a model that does not fit the data, in one line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from image_vae.errors import UserFacingError
@@ -37,7 +37,6 @@ class ModelSource:
     version: str | None = None
     run_id: str | None = None
     model_id: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
 
     def run_tags(self) -> dict[str, str]:
         """Tags for the run that uses the model: its lineage."""
@@ -88,7 +87,6 @@ def resolve_model_uri(uri: str, parameter: str, client: Any) -> ModelSource:
                 version=str(version),
                 run_id=found.run_id,
                 model_id=getattr(found, "model_id", None),
-                tags=dict(found.tags),
             )
         if uri.startswith("runs:/"):
             run_id = uri.removeprefix("runs:/").split("/", 1)[0]

@@ -296,28 +296,33 @@ def _raw_path(catalog: DataCatalog, name: str) -> str | None:
     return str(filepath) if filepath else None
 
 
-def _history_of(source: ModelSource, parameter: str, client: Any) -> Any:
-    """The training history logged by the run that trained the model."""
+def _history_of(source: ModelSource, parameter: str, client: Any) -> MemoryDataset:
+    """The training history logged by the run that trained the model.
+
+    Loaded now, not when the node runs: the check that inputs exist runs before
+    the pipeline and would find no local file.
+    """
     import tempfile
 
     from kedro_mlflow.io.artifacts import MlflowArtifactDataset
 
-    artifacts = (
+    logged = (
         {a.path for a in client.list_artifacts(source.run_id)}
-        if (source.run_id)
+        if source.run_id
         else set()
     )
-    if "training_history.csv" not in artifacts:
+    if "training_history.csv" not in logged:
         raise ModelUriError(
             f"{parameter}: the run that logged {source.uri!r} has no "
             "training_history.csv artifact (trained before it was logged); "
             "allowed: a model from a `kedro run` that logs its history"
         )
     folder = tempfile.mkdtemp(prefix="image_vae_history_")
-    return MlflowArtifactDataset(
+    history = MlflowArtifactDataset(
         dataset={
             "type": "pandas.CSVDataset",
             "filepath": f"{folder}/training_history.csv",
         },
         run_id=source.run_id,
     )
+    return MemoryDataset(history.load())
