@@ -11,6 +11,9 @@ from image_vae.model_source import (
     load_model,
     resolve_model_uri,
 )
+from image_vae.pipelines.evaluation.pipeline import (
+    create_pipeline as evaluation_pipeline,
+)
 from image_vae.pipelines.morph.pipeline import create_pipeline as morph_pipeline
 from image_vae.pipelines.training.pipeline import (
     create_pipeline as training_pipeline,
@@ -128,6 +131,12 @@ def test_which_pipelines_take_a_model_uri():
     )
     # Evaluation's URI does not apply to a pipeline that never reads it.
     assert requested_model_uri(morph, {"evaluation": {"model_uri": uri}}) is None
+    evaluation = evaluation_pipeline()
+    with pytest.raises(ModelUriError, match="name different models"):
+        requested_model_uri(
+            evaluation + morph,
+            {"morph": {"model_uri": uri}, "evaluation": {"model_uri": f"{uri}x"}},
+        )
     with pytest.raises(ModelUriError, match="this run trains vae_model itself"):
         requested_model_uri(
             training + morph, {"morph": {"model_uri": uri}, "training": {}}
