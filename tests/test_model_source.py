@@ -124,22 +124,32 @@ def test_a_model_that_does_not_fit_the_data_is_refused(tracking):
 def test_which_pipelines_take_a_model_uri():
     uri = "models:/image_vae/latest"
     morph, training = morph_pipeline(), training_pipeline()
-    assert requested_model_uri(morph, {"morph": {"model_uri": None}}) is None
-    assert requested_model_uri(morph, {"morph": {"model_uri": uri}}) == (
+    evaluation = evaluation_pipeline()
+    assert requested_model_uri(morph, {"morph": {"model_uri": None}}, ["morph"]) is None
+    assert requested_model_uri(morph, {"morph": {"model_uri": uri}}, ["morph"]) == (
         "morph.model_uri",
         uri,
     )
-    # Evaluation's URI does not apply to a pipeline that never reads it.
-    assert requested_model_uri(morph, {"evaluation": {"model_uri": uri}}) is None
-    evaluation = evaluation_pipeline()
+    # Each section's URI is for its own pipeline: evaluation reads params:morph too.
+    assert (
+        requested_model_uri(morph, {"evaluation": {"model_uri": uri}}, ["morph"])
+        is None
+    )
+    assert (
+        requested_model_uri(evaluation, {"morph": {"model_uri": uri}}, ["evaluation"])
+        is None
+    )
     with pytest.raises(ModelUriError, match="name different models"):
         requested_model_uri(
             evaluation + morph,
             {"morph": {"model_uri": uri}, "evaluation": {"model_uri": f"{uri}x"}},
+            ["evaluation", "morph"],
         )
     with pytest.raises(ModelUriError, match="this run trains vae_model itself"):
         requested_model_uri(
-            training + morph, {"morph": {"model_uri": uri}, "training": {}}
+            training + evaluation,
+            {"evaluation": {"model_uri": uri}, "training": {}},
+            ["__default__"],
         )
 
 

@@ -78,7 +78,8 @@ class RegisteredModelHooks:
 
         self.state.source = self.state.model = None
         params = catalog.load("parameters")
-        requested = requested_model_uri(pipeline, params)
+        names = run_params.get("pipeline_names") or ["__default__"]
+        requested = requested_model_uri(pipeline, params, names)
         if requested is not None:
             parameter, uri = requested
             client = mlflow.MlflowClient()
@@ -201,19 +202,20 @@ def tracking_hooks() -> tuple[RegisteredModelHooks, RunLineageHooks]:
 
 
 def requested_model_uri(
-    pipeline: Pipeline, params: dict[str, Any]
+    pipeline: Pipeline, params: dict[str, Any], pipeline_names: list[str]
 ) -> tuple[str, str] | None:
-    """``(parameter, uri)`` when a section this pipeline reads sets ``model_uri``.
+    """``(parameter, uri)`` when the pipeline run sets ``<its name>.model_uri``.
+
+    ``morph.model_uri`` applies to ``--pipeline=morph``, ``evaluation.model_uri``
+    to ``--pipeline=evaluation`` (and would to ``kedro run``, which trains).
 
     Raises:
         ModelUriError: The URIs of two sections differ, or the run trains the
             model it would replace.
     """
-    sections = {
-        name.removeprefix("params:").split(".")[0]
-        for name in pipeline.inputs()
-        if name.startswith("params:")
-    }
+    sections = set(pipeline_names) | (
+        {"evaluation"} if "__default__" in pipeline_names else set()
+    )
     given = {}
     for section in _URI_SECTIONS:
         values = params.get(section)
