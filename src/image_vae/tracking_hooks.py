@@ -78,7 +78,7 @@ class RegisteredModelHooks:
 
         self.state.source = self.state.model = None
         params = catalog.load("parameters")
-        names = run_params.get("pipeline_names") or ["__default__"]
+        names = _pipeline_names(run_params)
         requested = requested_model_uri(pipeline, params, names)
         if requested is not None:
             parameter, uri = requested
@@ -131,7 +131,7 @@ class RunLineageHooks:
         self.state.sources = {
             name: _raw_path(catalog, f"{name}_raw") or name for name in LINEAGE_INPUTS
         }
-        names = run_params.get("pipeline_names") or ["__default__"]
+        names = _pipeline_names(run_params)
         client.update_run(
             run.info.run_id,
             name=run_name(
@@ -288,6 +288,14 @@ def run_name(
     if source is not None:
         parts.append(f"from {source.describe()}")
     return " ".join(parts)
+
+
+def _pipeline_names(run_params: dict[str, Any]) -> list[str]:
+    """The pipelines run: ``pipeline_names`` (kedro run) or ``pipeline_name``."""
+    names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
+    if isinstance(names, str):
+        return [names]
+    return list(names or ["__default__"])
 
 
 def _raw_path(catalog: DataCatalog, name: str) -> str | None:
