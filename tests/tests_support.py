@@ -16,13 +16,19 @@ def tracking_uri(project: Path) -> str:
     return f"sqlite:///{project / 'mlflow.db'}"
 
 
-def kedro(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs the real ``kedro`` CLI in ``project``; output captured as text."""
+def kedro(
+    project: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Runs the real ``kedro`` CLI in ``project``; output captured as text.
+
+    MLflow logs to the copy's own SQLite store unless ``env`` says otherwise.
+    """
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri(project),
         "KEDRO_DISABLE_TELEMETRY": "true",
         "COLUMNS": "200",
+        **(env or {}),
     }
     result = subprocess.run(  # noqa: PLW1510  the caller checks the result
         [str(Path(sys.executable).parent / "kedro"), *args],

@@ -93,6 +93,7 @@ class EvaluationParams(_Section):
     iwae_images: PositiveInt | None = 1000
     knn_k: PositiveInt = 5
     explorer: ExplorerParams = ExplorerParams()
+    model_uri: str | None = None
 
 
 class MorphParams(_Section):
@@ -100,6 +101,7 @@ class MorphParams(_Section):
     length: PositiveFloat = 3.0
     steps: int = Field(default=20, ge=2)
     seed: Seed = 0
+    model_uri: str | None = None
 
     @field_validator("target_class")
     @classmethod

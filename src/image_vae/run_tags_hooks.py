@@ -47,7 +47,9 @@ class RunTagsHooks:
             model = catalog.get(MODEL_DATASET)
             if MODEL_DATASET in pipeline.all_outputs():
                 tags["vae_model_version"] = model.resolve_save_version()
-            elif MODEL_DATASET in pipeline.inputs():
+            elif MODEL_DATASET in pipeline.inputs() and hasattr(
+                model, "resolve_load_version"
+            ):  # the local saved model; one from MLflow is tagged by tracking_hooks
                 source = _run_that_saved(model.resolve_load_version(), run)
                 if source:
                     tags["model_run_id"] = source

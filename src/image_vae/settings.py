@@ -24,6 +24,7 @@ from image_vae.run_status import RunStatusHooks  # noqa: E402
 from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
 from image_vae.startup_hooks import StartupHooks  # noqa: E402
 from image_vae.sweep_hooks import SweepBetasHooks, sweep_run_hooks  # noqa: E402
+from image_vae.tracking_hooks import tracking_hooks  # noqa: E402
 from image_vae.training_lock import TrainingLockHooks  # noqa: E402
 
 HOOKS = (
@@ -35,6 +36,7 @@ HOOKS = (
     RunStatusHooks(),
     InputChecksHooks(),
     TrainingLockHooks(),
+    *tracking_hooks(),
 )
 
 # OmegaConfigLoader that names a faulty file and line in one line.
