@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from image_vae.datasets import NumpyDataset
+from image_vae.vae.preprocessing import StreamedImages
+from image_vae.vae.scaling import RowReader, unit_batch
+from image_vae.vae.training import make_dataset
+
+
+def test_unit_batch_scales_uint8_and_keeps_floats():
+    pixels = np.array([[0, 128, 255]], dtype=np.uint8)
+    np.testing.assert_allclose(unit_batch(pixels), [[0, 128 / 255, 1]], rtol=1e-7)
+    assert unit_batch(pixels).dtype == np.float32
+    codes = np.array([[-1.5, 2.0]], dtype=np.float64)
+    np.testing.assert_array_equal(unit_batch(codes), codes.astype(np.float32))
+
+
+@pytest.fixture
+def stored(tmp_path) -> np.ndarray:
+    """300 uint8 16×16×3 images written chunk by chunk, loaded memory-mapped."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(300, 16, 16, 3), dtype=np.uint8)
+    stream = StreamedImages(images.shape, lambda a, b: images[a:b], chunk_size=64)
+    dataset = NumpyDataset(filepath=str(tmp_path / "x.npy"), mmap=True)
+    dataset.save(stream)
+    loaded = dataset.load()
+    assert isinstance(loaded, np.memmap) and not loaded.flags.writeable
+    np.testing.assert_array_equal(loaded, images)
+    return loaded
+
+
+def test_uint8_training_batches_equal_the_float_ones(stored):
+    floats = stored.astype(np.float32) / 255
+    from_uint8 = list(make_dataset(stored, 64, shuffle=True, seed=3))
+    from_float = list(make_dataset(floats, 64, shuffle=True, seed=3))
+    assert [b.shape[0] for b in from_uint8] == [64, 64, 64, 64, 44]
+    for a, b in zip(from_uint8, from_float, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-7)
+
+
+def test_row_reader_releases_the_mapped_pages(stored):
+    released = []
+    reader = RowReader(stored, release_bytes=16 * 16 * 3 * 100)
+    reader._mapping = type(
+        "Spy", (), {"madvise": lambda self, advice: released.append(advice)}
+    )()
+    rows = np.arange(50)
+    for _ in range(4):
+        np.testing.assert_array_equal(reader(rows), stored[rows])
+    assert len(released) == 2  # after 100 and 200 images read
+
+
+def test_row_reader_on_a_real_mapping_reads_the_same_rows(stored):
+    reader = RowReader(stored, release_bytes=1)
+    rows = np.array([5, 1, 299])
+    np.testing.assert_array_equal(reader(rows), stored[rows])
+    np.testing.assert_array_equal(reader(rows), stored[rows])
