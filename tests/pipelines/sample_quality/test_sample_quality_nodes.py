@@ -40,7 +40,7 @@ def _codes(n: int = 60):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, n)
     means = rng.normal(size=(n, 2)) + labels[:, None]
-    return latent_frame(means, np.zeros_like(means), labels)
+    return latent_frame(means, np.zeros_like(means), labels, NAMES)
 
 
 def test_morph_success_is_the_share_of_end_points_judged_as_the_target(model):
