@@ -182,18 +182,30 @@ def plot_path(
 
 
 def build_latent_explorer(
-    model: VAE, latent: pd.DataFrame, explorer: dict[str, Any], morph: dict[str, Any]
+    model: VAE,
+    latent: pd.DataFrame,
+    class_names: Sequence[str],
+    explorer: dict[str, Any],
+    morph: dict[str, Any],
 ) -> str:
     """The interactive explorer page over the test codes (one HTML document).
 
     Its morph is the ``morph`` pipeline's: ``morph.length`` along the class
     direction from the seeded start ``morph.seed`` (directions from these codes).
+    Its walks need two classes: without, the page says so.
     """
+    labels = latent["label"].to_numpy()
+    if len(class_names) < 2 or len(np.unique(labels)) < 2:
+        logger.info("latent explorer: left out, it needs two labelled classes")
+        return (
+            "<!doctype html><title>Latent explorer</title><p>The latent explorer "
+            "walks between classes: these images have no class labels.</p>"
+        )
     return build_explorer_html(
         model.decode,
         z_means(latent),
-        latent["label"].to_numpy(),
-        FASHION_MNIST_CLASSES,
+        labels,
+        class_names,
         grid_size=explorer["grid_size"],
         walk_steps=explorer["walk_steps"],
         morph_length=morph["length"],

@@ -110,6 +110,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "vae_model",
                     "latent_test",
+                    "class_names",
                     "params:evaluation.explorer",
                     "params:morph",
                 ],
