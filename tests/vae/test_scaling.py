@@ -69,8 +69,9 @@ def test_random_batches_keep_the_mapped_pages_bounded(tmp_path):
     reader = RowReader(mapped)
     rng = np.random.default_rng(1)
     peak = 0
-    for _ in range(100):  # 15 MB read at random
+    for step in range(100):  # 15 MB read at random
         rows = rng.integers(0, len(mapped), 50)
         np.testing.assert_array_equal(reader(rows), images[rows])
-        peak = max(peak, _mapped_kb(path))
+        if step % 10 == 9:  # reading smaps is slow with TensorFlow loaded
+            peak = max(peak, _mapped_kb(path))
     assert peak == 0  # nothing of the file is mapped into the process
