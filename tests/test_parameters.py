@@ -7,11 +7,14 @@ from kedro.config import OmegaConfigLoader
 
 from conftest import PROJECT_ROOT
 from image_vae.parameters import ParameterError, validate_parameters
+from image_vae.vae.latent import FASHION_MNIST_CLASSES
 
 # Raw Fashion-MNIST shapes, as the IDX headers announce them.
 SIZES = {"train": (60000, 28, 28), "test": (10000, 28, 28)}
 
 # (runtime params, the one line the user must see)
+# Known before any image is read (the Fashion-MNIST source's catalog list).
+CLASS_NAMES = list(FASHION_MNIST_CLASSES)
 BAD_PARAMETERS = [
     ({"training": {"beta": -1}}, "training.beta: got -1; allowed: a number ≥ 0"),
     (
@@ -51,12 +54,25 @@ BAD_PARAMETERS = [
         "training.filters.1: got -64; allowed: a number > 0",
     ),
     (
-        {"data_processing": {"pad": -1}},
-        "data_processing.pad: got -1; allowed: a number ≥ 0",
+        {"data_processing": {"size": 30}},
+        "data_processing.size: got 30; 30×30 does not fit the encoder's 3 stride-2 "
+        "convolutions (training.filters), which need sides divisible by 8; nearest "
+        "sizes: 24×24, 24×32, 32×24, 32×32",
     ),
     (
-        {"data_processing": {"pad": 1}},
-        "data_processing.pad: got 1; image side 28 + 2·1 = 30 is not divisible by 2^3",
+        {"data_processing": {"size": [64, 64, 3]}},
+        "data_processing.size: got [64, 64, 3]; allowed: a side (64) or "
+        "[height, width]",
+    ),
+    (
+        {"data_processing": {"source": "folder"}},
+        "data_processing.path: required with data_processing.source 'folder'; "
+        "allowed: a folder of images",
+    ),
+    (
+        {"data_processing": {"resize": "squash"}},
+        "data_processing.resize: got 'squash'; allowed: 'pad', 'fit', 'crop' or "
+        "'stretch'",
     ),
     (
         {"data_processing": {"subset": {"train": 70000}}},
@@ -106,7 +122,9 @@ def test_the_defaults_are_valid():
 )
 def test_each_bad_parameter_is_one_line_naming_it(overrides, message):
     with pytest.raises(ParameterError) as info:
-        validate_parameters(_merge(_defaults(), overrides), SIZES)
+        validate_parameters(
+            _merge(_defaults(), overrides), SIZES, class_names=CLASS_NAMES
+        )
 
     text = str(info.value)
     assert message in text

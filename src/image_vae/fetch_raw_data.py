@@ -13,6 +13,7 @@ from pathlib import Path
 
 from image_vae.datasets.idx_dataset import IDXDataset
 from image_vae.datasets.idx_format import RawDataError
+from image_vae.datasets.image_source import ImageSourceDataset
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +32,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name in catalog:
                 dataset = catalog.get(name)
-                if isinstance(dataset, IDXDataset):
-                    dataset.ensure_present()
-                    print(f"{name}: {dataset._describe()['filepath']} present")
+                files = (
+                    dataset.fashion_mnist_files()
+                    if isinstance(dataset, ImageSourceDataset)
+                    else {name: dataset}
+                )
+                for key, file in files.items():
+                    if isinstance(file, IDXDataset):
+                        file.ensure_present()
+                        print(f"{key}: {file._describe()['filepath']} present")
         except RawDataError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

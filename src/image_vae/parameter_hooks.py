@@ -13,16 +13,21 @@ from image_vae.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 
-_RAW_IMAGES = {"train": "train_images_raw", "test": "test_images_raw"}
+_RAW_IMAGES = {"train": "train_images", "test": "test_images"}
+_SOURCES = "raw_images"
 
 
 def raw_image_shapes(catalog: DataCatalog) -> dict[str, tuple[int, ...]]:
-    """Shapes announced by the raw IDX headers that are present, by split."""
-    from image_vae.datasets import IDXDataset
+    """Shapes announced by Fashion-MNIST's IDX headers that are present, by split."""
+    from image_vae.datasets import IDXDataset, ImageSourceDataset
 
     shapes = {}
+    sources = catalog.get(_SOURCES) if _SOURCES in catalog else None
+    if not isinstance(sources, ImageSourceDataset):
+        return shapes
+    files = sources.fashion_mnist_files()
     for split, name in _RAW_IMAGES.items():
-        dataset = catalog.get(name) if name in catalog else None
+        dataset = files.get(name)
         if isinstance(dataset, IDXDataset):
             shape = dataset.header_shape()
             if shape is not None and len(shape) == 3:
@@ -37,17 +42,20 @@ class MissingInputError(UserFacingError):
 def check_inputs_exist(pipeline: Pipeline, catalog: DataCatalog) -> None:
     """Raises ``MissingInputError`` for free inputs that do not exist yet.
 
-    Raw IDX files are exempt (they fetch themselves when first loaded), and so are
-    optional ones (they load ``None`` when missing).
+    Raw images are exempt (IDX files fetch themselves when first loaded; a
+    source is checked when opened), and so are optional ones (they load ``None``
+    when missing).
     """
-    from image_vae.datasets import IDXDataset, OptionalDataset
+    from image_vae.datasets import IDXDataset, ImageSourceDataset, OptionalDataset
 
     missing = []
     for name in sorted(pipeline.inputs()):
         if name == "parameters" or name.startswith("params:"):
             continue
         dataset = catalog.get(name) if name in catalog else None
-        if dataset is None or isinstance(dataset, IDXDataset | OptionalDataset):
+        if dataset is None or isinstance(
+            dataset, IDXDataset | ImageSourceDataset | OptionalDataset
+        ):
             continue
         if not dataset.exists():
             missing.append(name)
@@ -66,6 +74,7 @@ class ParameterValidationHooks:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: DataCatalog
     ) -> None:
+        from image_vae.datasets import ImageSourceDataset
         from image_vae.parameters import validate_parameters
 
         sections = {
@@ -73,7 +82,16 @@ class ParameterValidationHooks:
             for name in pipeline.inputs()
             if name.startswith("params:")
         }
+        parameters = catalog.load("parameters")
+        sources = catalog.get(_SOURCES) if _SOURCES in catalog else None
         validate_parameters(
-            catalog.load("parameters"), raw_image_shapes(catalog), sections
+            parameters,
+            raw_image_shapes(catalog),
+            sections,
+            class_names=sources.load().known_class_names(
+                parameters.get("data_processing") or {}
+            )
+            if isinstance(sources, ImageSourceDataset)
+            else None,
         )
         check_inputs_exist(pipeline, catalog)

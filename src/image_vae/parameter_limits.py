@@ -44,10 +44,15 @@ def _gb(n_bytes: float) -> str:
 
 
 def _image_side(params: Any, sizes: dict[str, tuple[int, ...]]) -> tuple[int, int]:
-    """(side, channels) of a model input image: the raw side plus the padding."""
+    """(side, channels) of a model input image: data_processing.size, or the raw
+    side rounded up to what the encoder takes (28 → 32 for Fashion-MNIST)."""
+    data = params.data_processing
+    channels = 3 if data and data.channels == "rgb" else 1
+    if data and data.size is not None:
+        size = data.size
+        return (max(size) if isinstance(size, list) else size), channels
     raw = sizes.get("train", (0, 28, 28))[1]
-    pad = params.data_processing.pad if params.data_processing else 2
-    return raw + 2 * pad, 1
+    return -(-raw // 8) * 8, channels
 
 
 def _train_size(params: Any, sizes: dict[str, tuple[int, ...]]) -> int | None:

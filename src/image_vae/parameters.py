@@ -16,7 +16,6 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -25,7 +24,8 @@ from pydantic import (
 
 from image_vae.errors import UserFacingError
 from image_vae.parameter_limits import limit_problems, path_problems
-from image_vae.vae.latent import FASHION_MNIST_CLASSES, resolve_class
+from image_vae.vae.latent import resolve_class
+from image_vae.vae.preprocessing import invalid_size_message
 
 # NumPy and Keras take seeds in [0, 2³²).
 Seed = Annotated[int, Field(ge=0, lt=2**32)]
@@ -49,8 +49,26 @@ class SubsetParams(_Section):
 
 
 class DataProcessingParams(_Section):
-    pad: NonNegativeInt = 2
+    source: Literal["fashion_mnist", "folder", "idx"] = "fashion_mnist"
+    path: str | None = None
+    labels_path: str | None = None
+    test_path: str | None = None
+    test_labels_path: str | None = None
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = 0
+    class_names: list[str] | None = None
+    size: PositiveInt | list[PositiveInt] | None = None
+    max_side: PositiveInt = 64
+    resize: Literal["pad", "fit", "crop", "stretch"] = "pad"
+    channels: Literal["auto", "grey", "rgb"] = "auto"
     subset: SubsetParams = SubsetParams()
+
+    @field_validator("size")
+    @classmethod
+    def _two_sides(cls, value: int | list[int] | None) -> int | list[int] | None:
+        if isinstance(value, list) and len(value) != 2:
+            raise ValueError("a side (64) or [height, width]")
+        return value
 
 
 class TrainingParams(_Section):
@@ -97,17 +115,13 @@ class EvaluationParams(_Section):
 
 
 class MorphParams(_Section):
-    target_class: str | int = "Trouser"
+    # A name or index among the data's class names (checked against them);
+    # null: the second class, index 1 (Trouser for Fashion-MNIST).
+    target_class: str | int | None = None
     length: PositiveFloat = 3.0
     steps: int = Field(default=20, ge=2)
     seed: Seed = 0
     model_uri: str | None = None
-
-    @field_validator("target_class")
-    @classmethod
-    def _known_class(cls, value: str | int) -> str | int:
-        resolve_class(value, FASHION_MNIST_CLASSES)
-        return value
 
 
 class ReferenceClassifierParams(_Section):
@@ -195,6 +209,7 @@ def _cross_checks(
     params: ProjectParams,
     sizes: dict[str, tuple[int, ...]],
     sections: set[str] | None,
+    class_names: list[str] | None = None,
 ) -> list[str]:
     problems = []
 
@@ -204,23 +219,26 @@ def _cross_checks(
 
     data, training = used("data_processing"), used("training")
     evaluation = used("evaluation")
-    if data and training and "train" in sizes:
-        raw_side = sizes["train"][1]
-        side, n_conv = raw_side + 2 * data.pad, len(training.filters)
-        factor = 2**n_conv
-        if side % factor:
-            fix = (-raw_side) % factor
-            allowed = (
-                f"a pad that makes it divisible, e.g. {fix // 2}"
-                if fix % 2 == 0
-                else "another pad or number of training.filters"
-            )
+    if data and data.source != "fashion_mnist" and not data.path:
+        problems.append(
+            f"data_processing.path: required with data_processing.source "
+            f"{data.source!r}; allowed: "
+            + ("a folder of images" if data.source == "folder" else "an IDX file")
+        )
+    if data and training and data.size is not None:
+        size = [data.size] * 2 if isinstance(data.size, int) else data.size
+        why = invalid_size_message(size, len(training.filters))
+        if why:
+            problems.append(f"data_processing.size: got {data.size}; {why}")
+    morph = used("morph")
+    if morph and morph.target_class is not None and class_names:
+        try:
+            resolve_class(morph.target_class, class_names)
+        except ValueError as error:
             problems.append(
-                f"data_processing.pad: got {data.pad}; image side {raw_side} + "
-                f"2·{data.pad} = {side} is not divisible by 2^{n_conv} = {factor} "
-                f"({n_conv} conv layers in training.filters); allowed: {allowed}"
+                f"morph.target_class: got {morph.target_class!r}; allowed: {error}"
             )
-    if data:
+    if data and data.source == "fashion_mnist":
         for split in ("train", "test"):
             wanted = getattr(data.subset, split)
             if wanted is not None and split in sizes and wanted > sizes[split][0]:
@@ -270,6 +288,7 @@ def validate_parameters(
     raw: dict[str, Any],
     sizes: dict[str, tuple[int, ...]] | None = None,
     sections: set[str] | None = None,
+    class_names: list[str] | None = None,
 ) -> ProjectParams:
     """Validates the whole parameter tree.
 
@@ -280,6 +299,8 @@ def validate_parameters(
         sections: Top-level sections the run's nodes read; checks that span
             sections skip the others (``None``: all). Every section is still
             validated on its own, so a typo anywhere is an error.
+        class_names: The data's class names when known before reading it, for
+            ``morph.target_class``.
 
     Returns:
         The typed parameters.
@@ -300,7 +321,7 @@ def validate_parameters(
                 lines[head] = line
         raise ParameterError("; ".join(lines.values())) from None
     sizes = sizes or {}
-    problems = _cross_checks(params, sizes, sections)
+    problems = _cross_checks(params, sizes, sections, class_names)
     problems += limit_problems(params, sizes) + path_problems(params)
     if problems:
         raise ParameterError("; ".join(problems))

@@ -190,7 +190,8 @@ def test_catalog_pins_match_the_debian_copy_when_present():
     from conftest import PROJECT_ROOT
 
     catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
-    entries = {k: v for k, v in catalog.items() if k.endswith("_raw")}
+    sources = catalog["raw_images"]["fashion_mnist"]
+    entries = {k: v for k, v in sources.items() if k != "class_names"}
     assert len(entries) == 4
     for entry in entries.values():
         name = Path(entry["filepath"]).name

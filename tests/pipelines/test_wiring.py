@@ -1,9 +1,10 @@
 """Every pipeline wired end to end in-process, as Kedro's starters test them.
 
-A ``DataCatalog`` of memory datasets (raw arrays shaped like Fashion-MNIST's IDX
-files, the smoke parameters, a tiny model) and the ``SequentialRunner``: each
-node's inputs and outputs must connect, and each pipeline must hand on what the
-next one reads. The subprocess ``kedro run`` tests cover the real catalog.
+A ``DataCatalog`` of memory datasets (a source of raw arrays shaped like
+Fashion-MNIST's IDX files, the smoke parameters, a tiny model; the model input as
+real ``.npy`` files) and the ``SequentialRunner``: each node's inputs and
+outputs must connect, and each pipeline must hand on what the next one reads.
+The subprocess ``kedro run`` tests cover the real catalog.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
 from conftest import PROJECT_ROOT
+from image_vae.datasets import NumpyDataset
+from image_vae.datasets.image_source import RawImages, RawSplit
 from image_vae.pipelines.sweep.pipeline import create_pipeline as create_sweep
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -56,14 +59,28 @@ def _lookup(params: dict, dotted: str):
     return params
 
 
+class ArraySources:
+    """``raw_images`` as the catalog loads it, opening in-memory IDX-like arrays."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.splits = [
+            RawSplit(
+                labels=np.arange(n) % 10,
+                arrays=rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+            )
+            for n in (N_TRAIN, N_TEST)
+        ]
+
+    def open(self, params: dict) -> RawImages:
+        names = [f"class {i}" for i in range(10)]
+        return RawImages(*self.splits, class_names=names, description="arrays")
+
+
 def _catalog(pipeline, tmp_path) -> DataCatalog:
     rng = np.random.default_rng(0)
     params = _parameters(tmp_path)
     datasets = {
-        "train_images_raw": rng.integers(0, 256, (N_TRAIN, 28, 28), dtype=np.uint8),
-        "train_labels_raw": np.arange(N_TRAIN, dtype=np.uint8) % 10,
-        "test_images_raw": rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
-        "test_labels_raw": np.arange(N_TEST, dtype=np.uint8) % 10,
+        "raw_images": ArraySources(rng),
     }
     catalog = DataCatalog(
         {name: MemoryDataset(data) for name, data in datasets.items()}
@@ -73,6 +90,10 @@ def _catalog(pipeline, tmp_path) -> DataCatalog:
     for name in pipeline.inputs():
         if name.startswith("saved_"):
             catalog[name] = MemoryDataset(None, copy_mode="assign")
+    for split in ("train", "test"):  # written a chunk at a time, read memory-mapped
+        catalog[f"{split}_images"] = NumpyDataset(
+            filepath=str(tmp_path / f"{split}_images.npy"), mmap=True
+        )
     for name in pipeline.inputs():
         if name.startswith("params:"):
             catalog[name] = MemoryDataset(_lookup(params, name.removeprefix("params:")))

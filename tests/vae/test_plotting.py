@@ -249,3 +249,37 @@ def test_figures_render_to_png(scatter, tmp_path, name):
     fig.savefig(target)
 
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_colour_images_are_shown_in_colour_and_non_square_unstretched():
+    rgb = RNG.uniform(0, 1, (3, 8, 16, 3))  # wide: 8 high, 16 wide
+    fig = plot_reconstructions(rgb, rgb, np.zeros(3, int), ["only"])
+    shown = [ax.images[0] for ax in _image_axes(fig)]
+    assert all(image.get_array().shape == (8, 16, 3) for image in shown)
+    np.testing.assert_allclose(shown[0].get_array(), rgb[0])
+    left, right, bottom, top = shown[0].get_extent()
+    assert (right - left) == 2 * (bottom - top)  # pixels stay square
+    assert all(ax.get_aspect() == 1.0 for ax in _image_axes(fig))
+
+
+def test_uint8_images_are_scaled_for_display():
+    pixels = (RNG.uniform(0, 1, (2, 8, 8, 1)) * 255).astype(np.uint8)
+    fig = plot_reconstructions(pixels, pixels, np.zeros(2, int), ["a"])
+    shown = _image_axes(fig)[0].images[0].get_array()
+    np.testing.assert_allclose(shown, pixels[0, ..., 0] / 255)
+
+
+def test_colour_manifold_keeps_its_channels():
+    images = RNG.uniform(0, 1, (6, 4, 8, 3))
+    fig = plot_latent_manifold(images, np.arange(3.0), np.arange(2.0), ("x", "y"))
+    mosaic = _image_axes(fig)[0].images[0].get_array()
+    assert mosaic.shape == (2 * 4, 3 * 8, 3)
+
+
+def test_unlabelled_scatter_has_one_colour_and_no_legend():
+    points = RNG.normal(size=(20, 2))
+    scatter = LatentScatter(points, np.full(20, -1), [], ("z[0]", "z[1]"))
+    fig = plot_latent_scatter(scatter)
+    colours = fig.axes[0].collections[0].get_facecolors()
+    assert len(np.unique(colours.round(6), axis=0)) == 1
+    assert _legend_texts(fig) == []

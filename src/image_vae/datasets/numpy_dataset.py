@@ -30,6 +30,11 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
     Saves write beside the file and rename it into place, so an interrupted save
     never leaves a half-written array where the next run reads it. Loads check the
     array against ``expected`` (see ``image_vae.datasets.array_checks``).
+
+    Saves an array, or anything with ``shape``, ``dtype`` and ``chunks()`` (such as
+    :class:`~image_vae.vae.preprocessing.StreamedImages`) one chunk at a time, so
+    a set larger than memory is written with bounded memory. With ``mmap: true``
+    a local file loads memory-mapped (read-only): pages are read when used.
     """
 
     def __init__(  # noqa: PLR0913
@@ -37,6 +42,7 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         *,
         filepath: str,
         expected: dict[str, Any] | None = None,
+        mmap: bool = False,
         version: Version | None = None,
         credentials: dict[str, Any] | None = None,
         fs_args: dict[str, Any] | None = None,
@@ -48,6 +54,7 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
             filepath: Path or ``protocol://`` URL of the ``.npy`` file.
             expected: What a loaded array must be: ``dtype``, ``ndim``, ``shape``,
                 ``min``, ``max``, ``finite`` (all optional).
+            mmap: Load a local file memory-mapped, read-only.
             version: Kedro version, when versioned.
             credentials: Passed to the fsspec filesystem.
             fs_args: Passed to the fsspec filesystem.
@@ -63,6 +70,7 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         )
         self.metadata = metadata
         self._expected = validate_expectations(expected)
+        self._mmap = mmap
         super().__init__(
             filepath=PurePosixPath(path),
             version=version,
@@ -78,8 +86,11 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         if self._fs.isdir(path):
             raise ArrayFileError(f"{path}: a directory where the .npy file should be")
         try:
-            with self._fs.open(path, "rb") as handle:
-                array = np.load(handle, allow_pickle=False)
+            if self._mmap and self._protocol == "file":
+                array = np.load(path, mmap_mode="r", allow_pickle=False)
+            else:
+                with self._fs.open(path, "rb") as handle:
+                    array = np.load(handle, allow_pickle=False)
         except (ValueError, EOFError, OSError) as error:
             if isinstance(error, FileNotFoundError):
                 raise
@@ -101,7 +112,10 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         partial = target.with_name(f".{target.name}.partial")
         try:
             with partial.open("wb") as handle:
-                np.save(handle, np.asarray(data), allow_pickle=False)
+                if hasattr(data, "chunks") and not isinstance(data, np.ndarray):
+                    _write_chunks(handle, data)
+                else:
+                    np.save(handle, np.asarray(data), allow_pickle=False)
             os.replace(partial, target)
         except BaseException:
             partial.unlink(missing_ok=True)
@@ -114,3 +128,25 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         except DatasetError:
             return False
         return self._fs.exists(path)
+
+
+def _write_chunks(handle: Any, data: Any) -> None:
+    """Writes a ``.npy`` header, then each C-ordered chunk as it is produced.
+
+    Plain writes, not a writable memory map: written pages never count towards
+    the process's resident memory.
+    """
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(data.dtype)),
+        "fortran_order": False,
+        "shape": tuple(data.shape),
+    }
+    np.lib.format.write_array_header_1_0(handle, header)
+    written = 0
+    for chunk in data.chunks():
+        handle.write(np.ascontiguousarray(chunk, dtype=data.dtype).tobytes())
+        written += len(chunk)
+    if written != data.shape[0]:
+        raise ValueError(
+            f"Expected {data.shape[0]} rows from the chunks. Received: {written}"
+        )

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers, ops
 
+from image_vae.vae.scaling import RowReader, unit_batch
 from image_vae.vae.training import EpochLogger
 
 FEATURES_LAYER = "features"
@@ -104,11 +106,9 @@ def fit_classifier(  # noqa: PLR0913  keyword-only training settings
         metrics=["accuracy"],
     )
     history = model.fit(
-        np.asarray(images, dtype=np.float32),
-        np.asarray(labels, dtype=np.int64),
+        _labelled_batches(images, labels, batch_size, seed),
         epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
+        shuffle=False,  # the dataset reshuffles itself; Keras warns otherwise
         callbacks=[EpochLogger(len(images), what="reference classifier epoch")],
         verbose=0,
     )
@@ -134,7 +134,7 @@ def classify(
     both = keras.Model(
         model.input, [model.get_layer(FEATURES_LAYER).output, model.output]
     )
-    images = np.asarray(images, dtype=np.float32)
+    images = np.asarray(images)  # uint8 stays so: scaled a batch at a time
     if images.ndim != 4 or not len(images):
         raise ValueError(
             "images must be a non-empty array of shape (n, H, W, C). "
@@ -143,11 +143,39 @@ def classify(
     # Eager calls per batch: `predict` would trace a new function for every
     # wrapper model, and TensorFlow warns about retracing after a few.
     outputs = [
-        [ops.convert_to_numpy(t) for t in both(images[i : i + batch_size])]
+        [ops.convert_to_numpy(t) for t in both(unit_batch(images[i : i + batch_size]))]
         for i in range(0, len(images), batch_size)
     ]
     features, probabilities = zip(*outputs, strict=True)
     return (
         np.concatenate(features).astype(np.float32),
         np.concatenate(probabilities).astype(np.float32),
+    )
+
+
+def _labelled_batches(
+    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int
+) -> tf.data.Dataset:
+    """Shuffled ``(images, labels)`` batches gathered from the (uint8) array.
+
+    Like the VAE's input pipeline: no float32 copy of the whole set, so a
+    memory-mapped array streams from disk.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    shape = (None, *images.shape[1:])
+    read = RowReader(images)
+
+    def gather(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return unit_batch(read(rows)), labels[rows]
+
+    def batch(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x, y = tf.numpy_function(gather, [rows], (tf.float32, tf.int64))
+        return tf.ensure_shape(x, shape), tf.ensure_shape(y, (None,))
+
+    return (
+        tf.data.Dataset.range(len(images))
+        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(batch, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
     )

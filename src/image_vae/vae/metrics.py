@@ -17,6 +17,7 @@ from image_vae.vae.losses import reconstruction_loss
 from image_vae.vae.model import VAE
 from image_vae.vae.posterior import DiagonalGaussian
 from image_vae.vae.progress import Progress
+from image_vae.vae.scaling import unit_batch
 
 
 def iwae_log_likelihood(
@@ -51,7 +52,7 @@ def iwae_log_likelihood(
     """
     if samples < 1:
         raise ValueError(f"samples must be ≥ 1. Received: samples={samples}")
-    images = np.asarray(images, dtype=np.float32)
+    images = np.asarray(images)  # uint8 stays so: scaled a batch at a time
     if images.ndim != 4 or images.shape[1:] != model.image_shape or not len(images):
         raise ValueError(
             f"images must have shape (n, {', '.join(map(str, model.image_shape))}) "
@@ -63,7 +64,7 @@ def iwae_log_likelihood(
     progress = Progress(f"IWAE bound (K={samples})", len(images))
     for start in range(0, len(images), per_batch):
         progress.update(start)
-        x = images[start : start + per_batch]
+        x = unit_batch(images[start : start + per_batch])
         posterior = DiagonalGaussian(
             *(ops.convert_to_numpy(t) for t in model.encoder(x, training=False))
         )

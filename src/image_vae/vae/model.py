@@ -15,6 +15,7 @@ from image_vae.vae.losses import (
 )
 from image_vae.vae.networks import Sampling, build_decoder, build_encoder
 from image_vae.vae.posterior import DiagonalGaussian
+from image_vae.vae.scaling import unit_batch
 
 # Rows per compiled forward pass of the NumPy helpers: larger batches encoded the
 # training set faster on a CPU, and 1024 images of 32×32 need about 130 MB of
@@ -315,7 +316,8 @@ class VAE(keras.Model):
         return {name: float(np.mean(values)) for name, values in per_image.items()}
 
     def _check_images(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
+        # uint8 (possibly memory-mapped) images stay so: _batched scales each batch.
+        x = np.asarray(x)
         if x.shape[1:] != self.image_shape:
             raise ValueError(
                 f"Images must have shape (n, {', '.join(map(str, self.image_shape))})."
@@ -362,7 +364,8 @@ def _batched(
 
     Args:
         function: Maps a batch to a sequence of tensors with a leading batch axis.
-        array: Inputs with a leading axis of length ``n``.
+        array: Inputs with a leading axis of length ``n``; uint8 images are
+            scaled to [0, 1] one batch at a time.
         batch_size: Rows per call, ≥ 1.
 
     Returns:
@@ -371,7 +374,10 @@ def _batched(
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1. Received: batch_size={batch_size}")
     outputs = [
-        [ops.convert_to_numpy(t) for t in function(array[start : start + batch_size])]
+        [
+            ops.convert_to_numpy(t)
+            for t in function(unit_batch(array[start : start + batch_size]))
+        ]
         for start in range(0, len(array), batch_size)
     ]
     if not outputs:

@@ -4,8 +4,9 @@ Each ``plot_*`` function builds and returns a new :class:`~matplotlib.figure.Fig
 and never shows, saves or closes it: the caller (a catalog dataset, a notebook)
 does. Figures are made with ``Figure(...)`` rather than ``pyplot`` so that they
 live outside pyplot's global registry and need no backend. Decoding is the
-caller's job: these functions take decoded images, shaped ``(N, H, W, 1)`` or
-``(N, H, W)``, floats in ``[0, 1]``.
+caller's job: these functions take decoded images, shaped ``(N, H, W, 1)``,
+``(N, H, W)`` (grey) or ``(N, H, W, 3)`` (colour, shown in colour), floats in
+``[0, 1]`` or uint8; non-square images keep their aspect.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class LatentScatter:
     Attributes:
         points_2d: ``(N, 2)`` projected codes (e.g. ``Projection2D.transform``).
         labels: ``(N,)`` integer class labels, in ``[0, len(class_names))``.
-        class_names: Class names in label order.
+        class_names: Class names in label order; empty for unlabelled data (one
+            colour, no class legend, labels ignored).
         axis_labels: ``(x label, y label)``, e.g. ``Projection2D.axis_labels``.
     """
 
@@ -60,8 +62,10 @@ class LatentScatter:
                 "Expected points_2d of shape (N, 2) and labels of shape (N,). "
                 f"Received: points_2d.shape={points.shape}, labels.shape={labels.shape}"
             )
-        if labels.size and not 0 <= labels.min() <= labels.max() < len(
-            self.class_names
+        if (
+            len(self.class_names)
+            and labels.size
+            and not 0 <= labels.min() <= labels.max() < len(self.class_names)
         ):
             raise ValueError(
                 f"Expected labels in [0, {len(self.class_names)}). "
@@ -138,8 +142,8 @@ def plot_reconstructions(
     Raises:
         ValueError: Shapes disagree.
     """
-    originals = _as_gray(originals)
-    reconstructions = _as_gray(reconstructions)
+    originals = _as_images(originals)
+    reconstructions = _as_images(reconstructions)
     if reconstructions.shape != originals.shape or len(labels) != len(originals):
         raise ValueError(
             "Expected originals and reconstructions of one shape and one label each. "
@@ -199,7 +203,7 @@ def plot_prior_samples(
     Raises:
         ValueError: ``sample_points_2d`` does not have one row per image.
     """
-    images = _as_gray(images)
+    images = _as_images(images)
     points = _as_points(sample_points_2d, len(images), "sample_points_2d")
     fig = Figure(figsize=(13, 5.5), layout="constrained")
     left, right = fig.subfigures(1, 2, width_ratios=(1, 1.35))
@@ -251,7 +255,7 @@ def plot_latent_manifold(
     Raises:
         ValueError: The number of images is not ``len(coords_x) * len(coords_y)``.
     """
-    images = _as_gray(images)
+    images = _as_images(images)
     coords_x = np.asarray(coords_x, dtype=float)
     coords_y = np.asarray(coords_y, dtype=float)
     nx, ny = len(coords_x), len(coords_y)
@@ -260,15 +264,16 @@ def plot_latent_manifold(
             f"Expected len(coords_x) * len(coords_y) = {nx} * {ny} images. "
             f"Received: {len(images)}"
         )
-    height, width = images.shape[1:]
+    height, width = images.shape[1:3]
+    depth = images.shape[3:]  # () for grey, (3,) for colour
     rows = np.argsort(-coords_y, kind="stable")
     cols = np.argsort(coords_x, kind="stable")
-    grid = images.reshape(ny, nx, height, width)[rows][:, cols]
-    mosaic = grid.transpose(0, 2, 1, 3).reshape(ny * height, nx * width)
+    grid = images.reshape(ny, nx, height, width, *depth)[rows][:, cols]
+    mosaic = grid.swapaxes(1, 2).reshape(ny * height, nx * width, *depth)
     aspect = (ny * height) / (nx * width)
     fig = Figure(figsize=(7.5, 7.5 * aspect + 0.5), layout="constrained")
     ax = fig.subplots()
-    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1)
+    _imshow(ax, mosaic)
     ax.set_xticks(_tile_centres(nx, width), _tick_labels(coords_x[cols]))
     ax.set_yticks(_tile_centres(ny, height), _tick_labels(coords_y[rows]))
     ax.set(xlabel=axis_labels[0], ylabel=axis_labels[1], title=title)
@@ -302,7 +307,7 @@ def plot_latent_path(
     Raises:
         ValueError: ``path_points_2d`` or ``coords`` do not have one row per image.
     """
-    images = _as_gray(images)
+    images = _as_images(images)
     path = _as_points(path_points_2d, len(images), "path_points_2d")
     coords = np.asarray(coords, dtype=float)
     if coords.ndim != 2 or len(coords) != len(images):
@@ -332,17 +337,20 @@ def plot_latent_path(
     return fig
 
 
-def _as_gray(images: np.ndarray) -> np.ndarray:
-    """``(N, H, W, 1)`` or ``(N, H, W)`` images as an ``(N, H, W)`` float array."""
-    images = np.asarray(images, dtype=float)
+def _as_images(images: np.ndarray) -> np.ndarray:
+    """Grey images as ``(N, H, W)``, colour ones as ``(N, H, W, 3)``, floats in
+    [0, 1] (uint8 pixels are scaled)."""
+    images = np.asarray(images)
+    scale = 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0
+    images = images.astype(float) / scale
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    if images.ndim != 3:
+    if images.ndim != 3 and not (images.ndim == 4 and images.shape[-1] == 3):
         raise ValueError(
-            "Expected images of shape (N, H, W, 1) or (N, H, W). "
+            "Expected images of shape (N, H, W, 1), (N, H, W) or (N, H, W, 3). "
             f"Received: {images.shape}"
         )
-    return images
+    return np.clip(images, 0.0, 1.0)
 
 
 def _as_points(points: np.ndarray, count: int, name: str) -> np.ndarray:
@@ -355,14 +363,23 @@ def _as_points(points: np.ndarray, count: int, name: str) -> np.ndarray:
 
 
 def _show_image(ax: Axes, image: np.ndarray, title: str | None = None) -> None:
-    """Shows a gray image without ticks or frame; a y label stays possible."""
-    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+    """Shows an image without ticks or frame; a y label stays possible."""
+    _imshow(ax, image)
     # Hiding ticks and spines rather than axis("off") keeps set_ylabel working.
     ax.set_xticks([])
     ax.set_yticks([])
     ax.spines[:].set_visible(False)
     if title is not None:
         ax.set_title(title, fontsize=_IMAGE_TITLE_SIZE)
+
+
+def _imshow(ax: Axes, image: np.ndarray) -> None:
+    """Grey images through a grey colour map, colour ones as they are; square
+    pixels, so a non-square image keeps its shape."""
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1, aspect="equal")
+    else:
+        ax.imshow(image, aspect="equal")
 
 
 def _image_grid(
@@ -379,7 +396,11 @@ def _image_grid(
 
 def _draw_scatter(ax: Axes, scatter: LatentScatter) -> None:
     """Draws the encoded data, one colour per class, and labels the axes."""
-    colors = np.array(_CLASS_COLORS)[scatter.labels % len(_CLASS_COLORS)]
+    colors = (
+        np.array(_CLASS_COLORS)[scatter.labels % len(_CLASS_COLORS)]
+        if len(scatter.class_names)
+        else np.array([_CLASS_COLORS[0]])
+    )
     # One call in data order, so no class is systematically painted over the
     # others; rasterised so vector outputs stay small with many points.
     ax.scatter(
@@ -417,6 +438,8 @@ def _add_class_legend(
         )
         for i, name in enumerate(class_names)
     ]
+    if not handles:  # unlabelled data, nothing marked
+        return
     fig.legend(handles=handles, loc="outside right upper", frameon=False)
 
 

@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from image_vae.vae.latent import FASHION_MNIST_CLASSES
-
 
 def latent_frame_columns(d: int) -> list[str]:
     """The columns of :func:`latent_frame` for latent dimension ``d``."""
@@ -24,15 +22,16 @@ def latent_frame(
     z_mean: np.ndarray,
     z_log_var: np.ndarray,
     labels: np.ndarray,
-    class_names: Sequence[str] = FASHION_MNIST_CLASSES,
+    class_names: Sequence[str],
 ) -> pd.DataFrame:
     """One row per image: ``z_mean_0…``, ``z_log_var_0…``, ``label``, ``label_name``.
 
     Args:
         z_mean: ``(n, d)`` posterior means.
         z_log_var: ``(n, d)`` posterior log-variances.
-        labels: ``(n,)`` integer class labels.
-        class_names: Name of each class index.
+        labels: ``(n,)`` integer class labels (−1 when unlabelled).
+        class_names: Name of each class index; empty for unlabelled images,
+            whose ``label_name`` is then empty.
     """
     frame = pd.DataFrame(
         np.concatenate([z_mean, z_log_var], axis=1).astype(np.float32),
@@ -40,7 +39,9 @@ def latent_frame(
     )
     labels = np.asarray(labels, dtype=np.int64)
     frame["label"] = labels
-    frame["label_name"] = np.asarray(class_names, dtype=object)[labels]
+    frame["label_name"] = (
+        np.asarray(class_names, dtype=object)[labels] if len(class_names) else ""
+    )
     return frame
 
 

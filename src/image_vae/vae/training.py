@@ -18,6 +18,7 @@ import tensorflow as tf
 from image_vae.errors import UserFacingError
 from image_vae.vae.model import VAE
 from image_vae.vae.progress import Progress
+from image_vae.vae.scaling import RowReader, unit_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,8 @@ def make_dataset(
     training step thanks to the prefetch.
 
     Args:
-        images: Images in ``[0, 1]``, shape ``(n, H, W, C)``.
+        images: Images in ``[0, 1]``, shape ``(n, H, W, C)``, or uint8 pixels
+            (a memory-mapped array streams from disk), scaled per batch.
         batch_size: Images per batch; the last batch may be smaller.
         shuffle: Whether to reshuffle the order every epoch.
         seed: Shuffle seed; the same seed gives the same order of batches.
@@ -173,7 +175,9 @@ def make_dataset(
     Raises:
         ValueError: If ``images`` is not 4-D and non-empty or batch_size < 1.
     """
-    images = np.asarray(images, dtype=np.float32)
+    images = np.asanyarray(images)  # a memory-mapped array stays one
+    if images.dtype != np.uint8:
+        images = images.astype(np.float32, copy=False)
     if images.ndim != 4 or len(images) == 0:
         raise ValueError(
             "images must be a non-empty array of shape (n, H, W, C). "
@@ -182,12 +186,13 @@ def make_dataset(
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1. Received: batch_size={batch_size}")
     batch_shape = (None, *images.shape[1:])
+    read = RowReader(images)
 
     def gather(index: tf.Tensor) -> tf.Tensor:
         batch = tf.numpy_function(
-            lambda rows: images[rows], [index], tf.float32, stateful=False
+            read, [index], tf.as_dtype(images.dtype), stateful=False
         )
-        return tf.ensure_shape(batch, batch_shape)
+        return unit_tensor(tf.ensure_shape(batch, batch_shape))
 
     indices = tf.data.Dataset.range(len(images))
     if shuffle:

@@ -20,6 +20,7 @@ from image_vae.pipelines.sweep.pipeline import (
 from image_vae.sweep_hooks import SweepBetasHooks
 
 SHARED = {
+    "class_names",
     "train_images",
     "train_labels",
     "test_images",

@@ -1,61 +1,50 @@
-"""Nodes of the ``data_processing`` pipeline: raw uint8 IDX arrays → model input."""
+"""Nodes of the ``data_processing`` pipeline: raw images → uint8 model input."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from image_vae.datasets.idx_format import RawDataError
-from image_vae.vae.preprocessing import preprocess_images
+from image_vae.datasets.image_source import ImageSources
+from image_vae.pipelines.data_processing.image_plan import (
+    ImagePlan,
+    make_plan,
+    stream_split,
+)
+from image_vae.pipelines.morph.nodes import target_index
+from image_vae.vae.preprocessing import StreamedImages
 
 
-def select_subset(
-    images: np.ndarray, labels: np.ndarray, keep: int | None, split: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Checks images and labels agree, then keeps the first ``keep`` of each.
-
-    Args:
-        images: ``(N, H, W)`` uint8 raw images.
-        labels: ``(N,)`` uint8 raw labels.
-        keep: How many samples to keep; ``None`` keeps all.
-        split: ``"train"`` or ``"test"``, named in errors.
-
-    Returns:
-        The (possibly shortened) images and labels, labels as ``int64``.
-    """
-    if len(images) != len(labels):
-        raise RawDataError(
-            f"{split}_images_raw has {len(images)} images but {split}_labels_raw has "
-            f"{len(labels)} labels; the files must come from the same release"
-        )
-    if keep is not None and keep > len(images):
-        raise RawDataError(
-            f"data_processing.subset.{split}: got {keep}; allowed: at most "
-            f"{len(images)} (the {split} set's size) or null for all"
-        )
-    stop = len(images) if keep is None else keep
-    return images[:stop], labels[:stop].astype(np.int64)
-
-
-def prepare_split(
-    images_raw: np.ndarray,
-    labels_raw: np.ndarray,
-    pad: int,
-    keep: int | None,
-    *,
-    split: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Subsets, normalises to [0, 1], zero-pads and adds the channel axis.
+def plan_model_input(
+    sources: ImageSources,
+    params: dict[str, Any],
+    filters: list[int],
+    target_class: Any,  # str | int | None; a union would make Kedro warn
+) -> tuple[ImagePlan, list[str]]:
+    """Opens the configured source, splits it and chooses the input shape.
 
     Args:
-        images_raw: ``(N, H, W)`` uint8 raw images.
-        labels_raw: ``(N,)`` uint8 raw labels.
-        pad: Zero border added on each side.
-        keep: How many samples to keep; ``None`` keeps all.
-        split: ``"train"`` or ``"test"``, named in errors.
+        sources: ``raw_images``, every configured source.
+        params: The ``data_processing`` parameters (``source``, ``path``, …).
+        filters: ``training.filters``: one stride-2 convolution each, so the
+            sides must be divisible by ``2**len(filters)``.
+        target_class: ``morph.target_class``: when set, checked against the
+            class names found, before any image is written.
 
     Returns:
-        ``(n, H + 2·pad, W + 2·pad, 1)`` float32 images in [0, 1] and ``(n,)`` int64
-        labels.
+        The plan (splits, ``(H, W, C)``, resize mode) and the class names in
+        label order (empty for unlabelled images).
     """
-    images, labels = select_subset(images_raw, labels_raw, keep, split)
-    return preprocess_images(images, pad=pad), labels
+    raw = sources.open(params)
+    if target_class is not None and raw.class_names:
+        target_index(target_class, raw.class_names)
+    return make_plan(raw, params, len(filters)), raw.class_names
+
+
+def prepare_split(plan: ImagePlan, split: str) -> tuple[StreamedImages, np.ndarray]:
+    """One split's ``(N, H, W, C)`` uint8 images (written chunk by chunk) and labels.
+
+    Labels are int64 class indices, −1 for unlabelled images.
+    """
+    return stream_split(plan, split)

@@ -1,10 +1,10 @@
-"""``data_processing``: raw Fashion-MNIST IDX arrays → padded float images in [0, 1]."""
+"""``data_processing``: the configured image source → uint8 model input."""
 
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Pipeline, node
 
-from image_vae.pipelines.data_processing.nodes import prepare_split
+from image_vae.pipelines.data_processing.nodes import plan_model_input, prepare_split
 
 
 def _prepare(split: str):
@@ -12,20 +12,28 @@ def _prepare(split: str):
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """One node per split; both read the same pad, each its own subset size."""
+    """Plan once (split, size, checks), then write each split."""
     return Pipeline(
         [
             node(
-                _prepare(split),
+                plan_model_input,
                 inputs=[
-                    f"{split}_images_raw",
-                    f"{split}_labels_raw",
-                    "params:data_processing.pad",
-                    f"params:data_processing.subset.{split}",
+                    "raw_images",
+                    "params:data_processing",
+                    "params:training.filters",
+                    "params:morph.target_class",
                 ],
-                outputs=[f"{split}_images", f"{split}_labels"],
-                name=f"prepare_{split}_images",
-            )
-            for split in ("train", "test")
+                outputs=["image_plan", "class_names"],
+                name="plan_model_input",
+            ),
+            *(
+                node(
+                    _prepare(split),
+                    inputs="image_plan",
+                    outputs=[f"{split}_images", f"{split}_labels"],
+                    name=f"prepare_{split}_images",
+                )
+                for split in ("train", "test")
+            ),
         ]
     )

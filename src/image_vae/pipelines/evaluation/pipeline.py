@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 encode_images,
-                inputs=["vae_model", "test_images", "test_labels"],
+                inputs=["vae_model", "test_images", "test_labels", "class_names"],
                 outputs="latent_test",
                 name="encode_test_images",
             ),
@@ -30,7 +30,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             # class directions of sample quality, and the codes `morph` reuses.
             node(
                 encode_images,
-                inputs=["vae_model", "train_images", "train_labels"],
+                inputs=["vae_model", "train_images", "train_labels", "class_names"],
                 outputs="latent_train",
                 name="encode_train_images",
             ),
@@ -64,6 +64,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "vae_model",
                     "test_images",
                     "test_labels",
+                    "class_names",
                     "params:evaluation.n_reconstructions",
                 ],
                 outputs="reconstructions_plot",
@@ -71,7 +72,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 plot_test_latents,
-                inputs="latent_test",
+                inputs=["latent_test", "class_names"],
                 outputs="latent_scatter_plot",
                 name="plot_latent_scatter",
             ),
@@ -80,6 +81,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "vae_model",
                     "latent_test",
+                    "class_names",
                     "params:evaluation.n_prior_samples",
                     "params:evaluation.seed",
                 ],
@@ -94,7 +96,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 plot_path,
-                inputs=["vae_model", "latent_test", "params:evaluation.latent_path"],
+                inputs=[
+                    "vae_model",
+                    "latent_test",
+                    "class_names",
+                    "params:evaluation.latent_path",
+                ],
                 outputs="latent_path_plot",
                 name="plot_latent_path",
             ),
@@ -103,6 +110,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "vae_model",
                     "latent_test",
+                    "class_names",
                     "params:evaluation.explorer",
                     "params:morph",
                 ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,7 @@ from matplotlib.figure import Figure
 from image_vae.errors import UserFacingError
 from image_vae.pipelines.evaluation.nodes import encode_images, latent_view
 from image_vae.vae import VAE
-from image_vae.vae.latent import (
-    FASHION_MNIST_CLASSES,
-    class_direction,
-    morph_path,
-    resolve_class,
-)
+from image_vae.vae.latent import class_direction, morph_path, resolve_class
 from image_vae.vae.plotting import plot_latent_path
 from image_vae.vae.tables import latent_frame_columns, z_means
 
@@ -31,12 +27,40 @@ class LatentDimMismatchError(UserFacingError):
     """The saved model was trained at another latent dim than the parameters say."""
 
 
-def training_codes(
+class UnknownClassError(UserFacingError):
+    """``morph.target_class`` names no class of the data, or the data has none."""
+
+
+def target_index(target: str | int | None, class_names: Sequence[str]) -> int:
+    """The index of ``morph.target_class`` among the data's classes.
+
+    ``None`` is the second class (index 1: Trouser for Fashion-MNIST).
+
+    Raises:
+        UnknownClassError: Unlabelled data, or a name or index not among them.
+    """
+    if len(class_names) < 2:  # a direction needs another class
+        raise UnknownClassError(
+            "morph needs class labels: the images have "
+            + ("none" if not class_names else "only one class")
+            + "; use a folder with one sub-folder per class (or an IDX label file)"
+        )
+    try:
+        return resolve_class(1 if target is None else target, class_names)
+    except ValueError as error:
+        raise UnknownClassError(
+            f"morph.target_class: got {target!r}; allowed: {error}"
+        ) from None
+
+
+def training_codes(  # noqa: PLR0913, PLR0917  a node: model, codes, data, parameters
     model: VAE,
     saved: pd.DataFrame | None,
     images: np.ndarray,
     labels: np.ndarray,
+    class_names: Sequence[str],
     latent_dim: int,
+    target_class: Any,  # str | int | None; a union would make Kedro warn
 ) -> pd.DataFrame:
     """The training set's codes under the model: the saved ones, or encoded anew.
 
@@ -47,10 +71,13 @@ def training_codes(
     Args:
         model: The saved ``vae_model``.
         saved: ``latent_train`` as the last ``kedro run`` saved it, or ``None``.
-        images: ``(n, H, W, C)`` training images in [0, 1].
+        images: ``(n, H, W, C)`` training images (uint8 or in [0, 1]).
         labels: ``(n,)`` labels.
+        class_names: The data's class names.
         latent_dim: ``training.latent_dim`` of the current parameters.
+        target_class: ``morph.target_class``, checked before any encoding.
     """
+    target_index(target_class, class_names)
     if model.latent_dim != latent_dim:
         raise LatentDimMismatchError(
             f"training.latent_dim: got {latent_dim}, but the saved vae_model was "
@@ -61,7 +88,7 @@ def training_codes(
         logger.info("Reusing the training set's codes saved with this model")
         return saved
     logger.info("Encoding the %d training images with this model", len(images))
-    return encode_images(model, images, labels)
+    return encode_images(model, images, labels, class_names)
 
 
 def _codes_belong_to(
@@ -77,12 +104,14 @@ def _codes_belong_to(
     return np.allclose(fresh, z_means(saved)[:_CODES_CHECKED], atol=1e-4)
 
 
-def compute_class_direction(latent: pd.DataFrame, params: dict[str, Any]) -> dict:
+def compute_class_direction(
+    latent: pd.DataFrame, class_names: Sequence[str], params: dict[str, Any]
+) -> dict:
     """Unit vector from the other classes' mean μ to the target class's mean μ."""
-    target = resolve_class(params["target_class"], FASHION_MNIST_CLASSES)
+    target = target_index(params["target_class"], class_names)
     direction = class_direction(z_means(latent), latent["label"].to_numpy(), target)
     return {
-        "target_class": FASHION_MNIST_CLASSES[target],
+        "target_class": class_names[target],
         "target_index": target,
         "direction": direction.tolist(),
     }
@@ -106,10 +135,14 @@ def walk_toward_class(direction: dict, params: dict[str, Any]) -> pd.DataFrame:
 
 
 def plot_morph(
-    model: VAE, path: pd.DataFrame, latent: pd.DataFrame, direction: dict
+    model: VAE,
+    path: pd.DataFrame,
+    latent: pd.DataFrame,
+    class_names: Sequence[str],
+    direction: dict,
 ) -> Figure:
     """The morph path over the training-set scatter and the images along it."""
-    scatter, projection = latent_view(latent)
+    scatter, projection = latent_view(latent, class_names)
     points = path[[c for c in path.columns if c.startswith("z_")]].to_numpy(np.float32)
     return plot_latent_path(
         projection.transform(points),

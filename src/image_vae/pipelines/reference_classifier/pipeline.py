@@ -25,6 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "saved_reference_classifier_model",
                     "train_images",
                     "train_labels",
+                    "class_names",
                     "params:reference_classifier",
                 ],
                 outputs="reference_classifier_model",

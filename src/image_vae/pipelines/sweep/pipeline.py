@@ -28,6 +28,7 @@ SWEEP_NAMESPACE = "sweep"
 # The per-β training parameters, a dataset inside each β's namespace.
 TRAINING_PARAMS = "training_params"
 _SHARED_INPUTS = {
+    "class_names",
     "train_images",
     "train_labels",
     "test_images",

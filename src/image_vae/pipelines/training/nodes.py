@@ -59,8 +59,8 @@ def train_model(
     """Builds the VAE from ``params`` and trains it, the test set as validation.
 
     Args:
-        train_images: ``(n, H, W, C)`` float32 in [0, 1].
-        test_images: ``(m, H, W, C)`` float32 in [0, 1], for validation.
+        train_images: ``(n, H, W, C)`` uint8 (memory-mapped), or float32 in [0, 1].
+        test_images: ``(m, H, W, C)`` likewise, for validation.
         params: The ``training`` parameters.
 
     Returns:
