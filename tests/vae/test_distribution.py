@@ -60,6 +60,7 @@ _SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # trains twice in a subprocess with two logical CPUs
 def test_one_epoch_mirrored_on_two_cpus_matches_one_device():
     result = subprocess.run(  # noqa: PLW1510  checked below
         [sys.executable, "-c", _SCRIPT],
