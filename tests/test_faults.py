@@ -7,9 +7,7 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,7 +15,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from image_vae.parameters import ParameterError
-from tests_support import error_line, kedro, runs, tracking_uri
+from tests_support import error_line, kedro, runs, start_kedro
 
 pytestmark = pytest.mark.slow
 
@@ -141,11 +139,9 @@ def test_killed_training_resumes_from_its_last_checkpoint(project_copy):
         "training.epochs=6",
     ]
     checkpoints = project_copy / "data" / "06_models" / "checkpoints"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(project_copy)}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "kedro"), *command],
-        cwd=project_copy,
-        env=env,
+    process = start_kedro(
+        project_copy,
+        *command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -43,7 +43,7 @@ from image_vae.run_status import (
 )
 from image_vae.training_lock import RunInProgressError, TrainingLock
 from image_vae.user_messages import one_line
-from tests_support import kedro, runs, tracking_uri
+from tests_support import kedro, runs, start_kedro, tracking_uri
 
 SIZES = {"train": (500, 28, 28), "test": (100, 28, 28)}
 
@@ -574,11 +574,9 @@ def test_a_signal_during_training_ends_the_run_killed_and_the_rerun_finishes(
         "--params",
         "training.epochs=3",
     ]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(project_copy)}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "kedro"), *command],
-        cwd=project_copy,
-        env=env,
+    process = start_kedro(
+        project_copy,
+        *command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -16,18 +16,9 @@ import pytest
 from PIL import Image
 
 from image_folders import flat_folder, labelled_folder
-from tests_support import error_line, kedro
+from tests_support import FIGURES, error_line, kedro
 
 pytestmark = pytest.mark.slow
-
-FIGURES = (
-    "training_history",
-    "reconstructions",
-    "latent_scatter",
-    "prior_samples",
-    "latent_manifold",
-    "latent_path",
-)
 
 
 def _folder_params(root: Path) -> str:

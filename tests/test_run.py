@@ -20,18 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests_support import kedro, model_versions, runs, tracking_uri
+from tests_support import FIGURES, kedro, model_versions, runs, tracking_uri
 
 pytestmark = pytest.mark.slow
 
-FIGURES = (
-    "training_history",
-    "reconstructions",
-    "latent_scatter",
-    "prior_samples",
-    "latent_manifold",
-    "latent_path",
-)
 LOSSES = ("loss", "reconstruction_loss", "kl_loss")
 
 

@@ -11,6 +11,27 @@ from pathlib import Path
 import mlflow
 import pytest
 
+# The figures every `kedro run` writes to 08_reporting and logs under figures/.
+FIGURES = (
+    "training_history",
+    "reconstructions",
+    "latent_scatter",
+    "prior_samples",
+    "latent_manifold",
+    "latent_path",
+)
+
+
+def start_kedro(project: Path, *args: str, **popen: object) -> subprocess.Popen:
+    """Starts the real ``kedro`` CLI in ``project`` without waiting for it."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(project)}
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "kedro"), *args],
+        cwd=project,
+        env=env,
+        **popen,
+    )
+
 
 def tracking_uri(project: Path) -> str:
     return f"sqlite:///{project / 'mlflow.db'}"
