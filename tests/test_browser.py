@@ -363,5 +363,12 @@ def test_kedro_viz_shows_the_default_pipeline_nodes_and_layer_bands(
     tasks = {n.name for n in pipelines["__default__"].nodes}
     assert tasks <= shown, tasks - shown
     assert {"latent_explorer_page", "vae_model", "test_images_raw"} <= shown
-    assert layers == ["raw", "model_input", "models", "model_output", "reporting"]
+    assert layers == [
+        "raw",
+        "intermediate",
+        "model_input",
+        "models",
+        "model_output",
+        "reporting",
+    ]
     assert len(bands) == len(layers)
