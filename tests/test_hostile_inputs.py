@@ -572,7 +572,9 @@ def test_a_signal_during_training_ends_the_run_killed_and_the_rerun_finishes(
         "smoke",
         "--pipeline=training",
         "--params",
-        "training.epochs=3",
+        # Enough epochs that the signal lands while training: the checkpoint
+        # polled for exists only between the first and the last epoch.
+        "training.epochs=12",
     ]
     process = start_kedro(
         project_copy,

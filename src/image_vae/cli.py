@@ -77,9 +77,11 @@ class _UserErrorsAsOneLine(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         verbose = ctx.params.pop("verbose", False) or traceback_wanted()
         _check_names(ctx)
+        # The registry builds the sweep from this environment's parameters files
+        # (pipelines/sweep/configured.py), as `kedro ipython` does; restored after,
+        # so a process that invokes this command twice keeps its own setting.
+        previous_env = os.environ.get("KEDRO_ENV")
         if ctx.params.get("env"):
-            # The registry builds the sweep from this environment's parameters
-            # files (pipelines/sweep/configured.py), as `kedro ipython` does.
             os.environ["KEDRO_ENV"] = ctx.params["env"]
         # `--pipeline=X` is what this project documents; Kedro 1.7 prefers
         # `--pipelines` and would warn on every run.
@@ -109,6 +111,10 @@ class _UserErrorsAsOneLine(click.Command):
             raise click.ClickException(line) from None
         finally:
             _on_sigterm(previous)
+            if previous_env is None:
+                os.environ.pop("KEDRO_ENV", None)
+            else:
+                os.environ["KEDRO_ENV"] = previous_env
 
 
 @click.group(name="image-vae")

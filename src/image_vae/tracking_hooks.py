@@ -48,7 +48,6 @@ EXPERIMENT_KIND = "custom_model_development"
 # Model inputs recorded as the run's data, and the role each plays.
 LINEAGE_INPUTS = {"train_images": "training", "test_images": "evaluation"}
 _URI_SECTIONS = ("morph", "evaluation")
-_RAW_IMAGES = ("train_images_raw", "test_images_raw")
 
 
 @dataclass
@@ -129,7 +128,7 @@ class RunLineageHooks:
         params = catalog.load("parameters")
         self.state.data_source = data_source(catalog, params)
         self.state.sources = {
-            name: _raw_path(catalog, f"{name}_raw") or name for name in LINEAGE_INPUTS
+            name: f"{self.state.data_source}/{name}" for name in LINEAGE_INPUTS
         }
         names = _pipeline_names(run_params)
         client.update_run(
@@ -241,27 +240,29 @@ def requested_model_uri(
 def model_input_shape(
     catalog: DataCatalog, params: dict[str, Any]
 ) -> tuple[int, ...] | None:
-    """``(H, W, 1)`` of the model input data processing makes of the raw images."""
-    from image_vae.parameter_hooks import raw_image_shapes
-
-    shapes = raw_image_shapes(catalog)
-    if not shapes:
+    """``(H, W, C)`` of the model input data processing wrote, if it did."""
+    del params  # the shape is read from the model input itself
+    if "train_images" not in catalog or not catalog.exists("train_images"):
         return None
-    _, height, width = next(iter(shapes.values()))
-    pad = (params.get("data_processing") or {}).get("pad", 2)
-    return (height + 2 * pad, width + 2 * pad, 1)
+    try:
+        images = catalog.load("train_images")  # memory-mapped: the header only
+    except Exception:
+        return None
+    return tuple(int(size) for size in images.shape[1:])
 
 
 def data_source(catalog: DataCatalog, params: dict[str, Any]) -> str:
-    """``fashion-mnist``: the raw data's folder, ``[:n]`` when a subset is used."""
-    folder = "unknown data"
-    for name in _RAW_IMAGES:
-        filepath = _raw_path(catalog, name)
-        if filepath:
-            folder = PurePosixPath(filepath).parent.name
-            break
-    subset = ((params.get("data_processing") or {}).get("subset") or {}).get("train")
-    return f"{folder}[:{subset}]" if subset else folder
+    """``fashion-mnist``, or the folder (IDX file) name; ``[:n]`` for a subset."""
+    del catalog  # the parameters say which data a run reads
+    data = params.get("data_processing") or {}
+    source = data.get("source") or "fashion_mnist"
+    if source == "fashion_mnist" or not data.get("path"):
+        name = source.replace("_", "-")
+    else:
+        path = PurePosixPath(str(data["path"]).rstrip("/"))
+        name = path.name if source == "folder" else path.name.split(".")[0]
+    subset = (data.get("subset") or {}).get("train")
+    return f"{name}[:{subset}]" if subset else name
 
 
 def run_name(
@@ -296,14 +297,6 @@ def _pipeline_names(run_params: dict[str, Any]) -> list[str]:
     if isinstance(names, str):
         return [names]
     return list(names or ["__default__"])
-
-
-def _raw_path(catalog: DataCatalog, name: str) -> str | None:
-    """The file a raw dataset reads (the source of the model input made of it)."""
-    if name not in catalog:
-        return None
-    filepath = catalog.get(name)._describe().get("filepath")
-    return str(filepath) if filepath else None
 
 
 def _history_of(source: ModelSource, parameter: str, client: Any) -> MemoryDataset:
