@@ -362,7 +362,7 @@ def test_kedro_viz_shows_the_default_pipeline_nodes_and_layer_bands(
     configure_project("image_vae")
     tasks = {n.name for n in pipelines["__default__"].nodes}
     assert tasks <= shown, tasks - shown
-    assert {"latent_explorer_page", "vae_model", "test_images_raw"} <= shown
+    assert {"latent_explorer_page", "vae_model", "raw_images"} <= shown
     assert layers == [
         "raw",
         "intermediate",

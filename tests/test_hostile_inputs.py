@@ -557,6 +557,10 @@ def test_a_damaged_mlflow_store_is_one_line_naming_it(project):
     assert not (project / "data" / "05_model_input" / "train_images.npy").exists()
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 # Real signals: a subprocess each (slow).
 @pytest.mark.slow
 @pytest.mark.parametrize(
@@ -582,6 +586,9 @@ def test_a_signal_during_training_ends_the_run_killed_and_the_rerun_finishes(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As in a terminal: a test runner started in the background (`cmd &`)
+        # ignores SIGINT, and its children would inherit that.
+        preexec_fn=_default_sigint,
     )
     checkpoints = project_copy / "data" / "06_models" / "checkpoints"
     deadline = time.monotonic() + 300
