@@ -79,6 +79,8 @@ def machine(spec: dict) -> None:
         cpu=_cpu_name(),
         cpus=os.cpu_count(),
         flags=sorted(_cpu_flags() & {"avx512f", "avx512_bf16", "amx_bf16", "avx2"}),
+        # An AVX2-only CPU, emulated on a larger one: ONEDNN_MAX_CPU_ISA=AVX2.
+        onednn_isa_cap=os.environ.get("ONEDNN_MAX_CPU_ISA"),
     )
 
 

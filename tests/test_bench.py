@@ -75,6 +75,7 @@ def test_whole_run_is_compared_with_twenty_reference_epochs(bench):
             "median_s": 200.0,
             "max_rss_mb": 2048.0,
             "test_negative_elbo": 259.0,
+            "node_seconds": {"train_vae_model": 150.0, "encode_test_set": 2.0},
         },
         "time_to_quality": {"target_test_negative_elbo": 265.0, "reference_epochs": 5},
         "morph": {"median_s": 12.0},
@@ -87,3 +88,15 @@ def test_whole_run_is_compared_with_twenty_reference_epochs(bench):
     lines = bench.whole_run_lines(report)
     assert lines[0].startswith("morph / `import tensorflow`: 1.50")
     assert "0.25 (200 s / 800 s" in lines[1]
+    assert report["whole_run"]["rest_fraction"] == 0.25
+    assert "50 s of 200 s (25 %); training 150 s" in lines[2]
+
+
+def test_node_seconds_are_read_from_the_run_log(bench):
+    log = (
+        "[11/30/26 15:00:01] INFO  node train_vae_model: 212.5s   hooks.py:43\n"
+        "INFO  Completed 5 out of 30 tasks\n"
+        "INFO  node encode_test_set: 3.0s\n"
+    )
+
+    assert bench.node_seconds(log) == {"train_vae_model": 212.5, "encode_test_set": 3.0}

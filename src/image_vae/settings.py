@@ -19,6 +19,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from image_vae.config_loader import CheckedConfigLoader  # noqa: E402
 from image_vae.input_checks import InputChecksHooks  # noqa: E402
+from image_vae.node_times_hooks import NodeTimesHooks  # noqa: E402
 from image_vae.parameter_hooks import ParameterValidationHooks  # noqa: E402
 from image_vae.run_status import RunStatusHooks  # noqa: E402
 from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
@@ -36,6 +37,7 @@ HOOKS = (
     RunStatusHooks(),
     InputChecksHooks(),
     TrainingLockHooks(),
+    NodeTimesHooks(),
     *tracking_hooks(),
 )
 

@@ -153,6 +153,24 @@ def test_auto_precision_is_bfloat16_on_a_cpu_with_bfloat16_instructions(
     monkeypatch.setattr(
         training.tf.config, "list_physical_devices", lambda kind=None: gpus
     )
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+
+    assert auto_precision() == expected
+
+
+@pytest.mark.parametrize(
+    ("cap", "expected"),
+    [("avx2", "float32"), ("AVX512_CORE", "float32"), ("ALL", "mixed_bfloat16")],
+)
+def test_auto_precision_is_float32_when_onednn_is_capped_below_bfloat16(
+    monkeypatch, cap, expected
+):
+    monkeypatch.setattr(training, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    monkeypatch.setattr(
+        training.tf.config, "list_physical_devices", lambda kind=None: []
+    )
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
 
     assert auto_precision() == expected
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,12 @@ _METRIC_ORDER = ("loss", "reconstruction_loss", "kl_loss")
 Precision = Literal["auto", "float32", "mixed_bfloat16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 _BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+# oneDNN instruction-set caps (ONEDNN_MAX_CPU_ISA) below bfloat16's: under them
+# oneDNN runs as on a CPU without bfloat16 instructions (how the benchmark
+# measures such a CPU on one that has them).
+_ISA_CAPS_WITHOUT_BF16 = frozenset(
+    {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI"}
+)
 # How the learning rate moves during training: "constant", or "cosine" decay
 # from the learning rate to 0 over all the run's steps.
 Schedule = Literal["constant", "cosine"]
@@ -387,9 +394,13 @@ def auto_precision() -> Precision:
     """``"mixed_bfloat16"`` on a CPU-only machine with bfloat16 instructions.
 
     That is where it was measured to be faster (AVX512-BF16); float32 elsewhere,
-    GPUs included, until measured there.
+    GPUs included, until measured there, and where ``ONEDNN_MAX_CPU_ISA`` keeps
+    oneDNN below its bfloat16 kernels.
     """
     if tf.config.list_physical_devices("GPU"):
+        return "float32"
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", ""))
+    if cap.strip().upper() in _ISA_CAPS_WITHOUT_BF16:
         return "float32"
     return "mixed_bfloat16" if _cpu_flags() & _BF16_CPU_FLAGS else "float32"
 
