@@ -24,7 +24,11 @@ from image_vae.parameter_hooks import ParameterValidationHooks  # noqa: E402
 from image_vae.run_status import RunStatusHooks  # noqa: E402
 from image_vae.run_tags_hooks import RunTagsHooks  # noqa: E402
 from image_vae.startup_hooks import StartupHooks  # noqa: E402
-from image_vae.sweep_hooks import SweepBetasHooks, sweep_run_hooks  # noqa: E402
+from image_vae.sweep_hooks import (  # noqa: E402
+    SweepBetasHooks,
+    SweepProgressHooks,
+    sweep_run_hooks,
+)
 from image_vae.tracking_hooks import tracking_hooks  # noqa: E402
 from image_vae.training_lock import TrainingLockHooks  # noqa: E402
 
@@ -33,6 +37,7 @@ HOOKS = (
     ParameterValidationHooks(),
     RunTagsHooks(),
     SweepBetasHooks(),
+    SweepProgressHooks(),
     *sweep_run_hooks(),
     RunStatusHooks(),
     InputChecksHooks(),

@@ -1,4 +1,4 @@
-"""Hooks of the sweep: its βs checked, and one nested MLflow run per β.
+"""Hooks of the sweep: its βs checked, one nested MLflow run per β, progress.
 
 The registry builds ``sweep`` from the configured ``sweep.betas``
 (``pipelines/sweep/configured.py``); :class:`SweepBetasHooks` refuses a run
@@ -10,11 +10,15 @@ tagged with its id as ``sweep_id``: metrics streamed while the β's model trains
 and the catalog's metrics and figures saved by the β's nodes, land in the β's
 run; the summary lands in the parent. The β's run is found again by its tags, so
 nodes of one β that run as separate processes (an orchestrator's tasks) share it.
+
+:class:`SweepProgressHooks` logs which of the sweep's models is training, and
+after each model how many are done and about how long the rest will take.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import mlflow
@@ -56,6 +60,58 @@ class SweepBetasHooks:
             check_sweep_betas(built, sweep.betas)
         else:
             check_sweep_betas(built, [b for b in sweep.betas if b in built])
+
+
+class SweepProgressHooks:
+    """One line as each of the sweep's models starts training and as it is done."""
+
+    def __init__(self) -> None:
+        self.namespaces: list[str] = []
+        self.done: list[str] = []
+        self._start = 0.0
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline: Pipeline) -> None:
+        self.namespaces = sorted(
+            {ns for node in pipeline.nodes if (ns := _beta_namespace(node))}
+        )
+        self.done, self._start = [], time.perf_counter()
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        namespace = _beta_namespace(node)
+        if namespace in self.namespaces and node.name.endswith(".train_vae_model"):
+            logger.info(
+                "sweep: training model %d/%d (%s)",
+                len(self.done) + 1,
+                len(self.namespaces),
+                _beta_text(namespace),
+            )
+
+    @hook_impl
+    def after_node_run(self, node: Node) -> None:
+        namespace = _beta_namespace(node)
+        if namespace not in self.namespaces or not node.name.endswith(
+            ".summarise_model"
+        ):
+            return
+        self.done.append(namespace)
+        elapsed = time.perf_counter() - self._start
+        left = len(self.namespaces) - len(self.done)
+        logger.info(
+            "sweep: %d/%d models done (%s) in %.0fs%s",
+            len(self.done),
+            len(self.namespaces),
+            _beta_text(namespace),
+            elapsed,
+            f"; about {elapsed / len(self.done) * left:.0f}s left" if left else "",
+        )
+
+
+def _beta_text(namespace: str) -> str:
+    from image_vae.pipelines.sweep.pipeline import namespace_beta
+
+    return f"β = {namespace_beta(namespace):g}"
 
 
 class _SweepRuns:

@@ -1,5 +1,7 @@
 """Tests of the sweep's wiring, its nodes, its βs and the hooks around it."""
 
+import logging
+
 import pandas as pd
 import pytest
 from kedro.framework.project import configure_project, pipelines
@@ -17,7 +19,7 @@ from image_vae.pipelines.sweep.pipeline import (
     namespace_beta,
     pipeline_betas,
 )
-from image_vae.sweep_hooks import SweepBetasHooks
+from image_vae.sweep_hooks import SweepBetasHooks, SweepProgressHooks
 
 SHARED = {
     "class_names",
@@ -115,3 +117,29 @@ def test_a_run_asking_for_other_betas_than_the_built_sweep_is_refused():
     one_beta = sweep.only_nodes_with_namespaces(["sweep.beta_2"])
     SweepBetasHooks().before_pipeline_run(one_beta, catalog)
     assert pipeline_betas(one_beta) == {2.0}
+
+
+def test_sweep_progress_names_each_model_and_the_time_left(caplog):
+    caplog.set_level(logging.INFO, logger="image_vae.sweep_hooks")
+    pipeline = create_pipeline(betas=[0.5, 2.0])
+    hooks = SweepProgressHooks()
+    nodes = {node.name: node for node in pipeline.nodes}
+
+    hooks.before_pipeline_run(pipeline)
+    for name in (
+        "sweep.beta_0_5.train_vae_model",
+        "sweep.beta_0_5.summarise_model",
+        "sweep.beta_2.train_vae_model",
+        "sweep.beta_2.summarise_model",
+    ):
+        hooks.before_node_run(nodes[name])
+        hooks.after_node_run(nodes[name])
+
+    ours = [r for r in caplog.records if r.name == "image_vae.sweep_hooks"]
+    lines = [r.getMessage() for r in ours]
+    assert lines[0] == "sweep: training model 1/2 (β = 0.5)"
+    assert lines[1].startswith("sweep: 1/2 models done (β = 0.5) in ")
+    assert lines[1].endswith("s left")
+    assert lines[2] == "sweep: training model 2/2 (β = 2)"
+    assert lines[3].startswith("sweep: 2/2 models done (β = 2) in ")
+    assert "left" not in lines[3]
