@@ -3,6 +3,8 @@
 Kedro logs which node runs and how many are done, not how long each took; a
 user waiting on a run (or the benchmark, which reads these lines to split a
 run's time between training and the rest) wants to know where the time went.
+A node's time is its function's: from after its inputs are loaded to before its
+outputs are saved (Kedro calls ``after_node_run`` before saving them).
 """
 
 from __future__ import annotations
