@@ -81,7 +81,15 @@ def machine(spec: dict) -> None:
         flags=sorted(_cpu_flags() & {"avx512f", "avx512_bf16", "amx_bf16", "avx2"}),
         # An AVX2-only CPU, emulated on a larger one: ONEDNN_MAX_CPU_ISA=AVX2.
         onednn_isa_cap=os.environ.get("ONEDNN_MAX_CPU_ISA"),
+        auto_precision=auto_precision(),
     )
+
+
+def auto_precision() -> str:
+    """What ``training.precision: auto`` trains in on this machine."""
+    from image_vae.vae.training import auto_precision
+
+    return auto_precision()
 
 
 def training_flops(spec: dict) -> dict:

@@ -21,9 +21,11 @@ def bench():
     del sys.modules[spec.name]
 
 
-def _sides(bench, defaults: dict, *extra: str) -> dict[str, dict]:
+def _sides(
+    bench, defaults: dict, *extra: str, auto: str | None = None
+) -> dict[str, dict]:
     args = bench._parse([*(f"--side={side}" for side in extra)])
-    sides = bench.make_sides(args, defaults, Path("/nowhere"))
+    sides = bench.make_sides(args, defaults, Path("/nowhere"), auto)
     return {side.name: side.spec["params"] for side in sides}
 
 
@@ -61,6 +63,9 @@ def test_no_float32_side_when_the_default_is_float32_or_one_is_asked_for(bench):
     assert "project (float32)" not in _sides(
         bench, {**DEFAULTS, "precision": "float32"}
     )
+    # auto on a CPU without bfloat16 (or under ONEDNN_MAX_CPU_ISA=AVX2).
+    assert "project (float32)" not in _sides(bench, DEFAULTS, auto="float32")
+    assert "project (float32)" in _sides(bench, DEFAULTS, auto="mixed_bfloat16")
 
     sides = _sides(bench, DEFAULTS, "fp32:precision=float32")
 
@@ -80,6 +85,7 @@ def test_whole_run_is_compared_with_twenty_reference_epochs(bench):
         "time_to_quality": {"target_test_negative_elbo": 265.0, "reference_epochs": 5},
         "morph": {"median_s": 12.0},
         "import_tensorflow": {"median_s": 8.0},
+        "reference_20_nats": 261.15,
     }
     report["whole_run"] = bench.whole_run_figures(report)
 
@@ -88,6 +94,10 @@ def test_whole_run_is_compared_with_twenty_reference_epochs(bench):
     lines = bench.whole_run_lines(report)
     assert lines[0].startswith("morph / `import tensorflow`: 1.50")
     assert "0.25 (200 s / 800 s" in lines[1]
+    assert (
+        "259.00 nats, the reference's 265.00 after 5 epochs and 261.15 after 20"
+        in (lines[1])
+    )
     assert report["whole_run"]["rest_fraction"] == 0.25
     assert "50 s of 200 s (25 %); training 150 s" in lines[2]
 
