@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 
+if TYPE_CHECKING:
+    import mlflow
+
 # Project settings import this module for every Kedro command: the sweep's
-# pipeline module (and TensorFlow with it) is imported only when a hook runs.
+# pipeline module (and TensorFlow with it) and MLflow (~1 s) are imported only
+# when a hook runs.
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +124,8 @@ class _SweepRuns:
         self.by_namespace: dict[str, str] = {}
 
     def active_child(self) -> bool:
+        import mlflow
+
         run = mlflow.active_run()
         return run is not None and run.info.run_id in self.by_namespace.values()
 
@@ -141,6 +146,8 @@ class _OpenSweepRun:
 
     @hook_impl(trylast=True)
     def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
+        import mlflow
+
         from image_vae.pipelines.sweep.pipeline import TRAINING_PARAMS, namespace_beta
 
         namespace = _beta_namespace(node)
@@ -195,6 +202,8 @@ class _CloseSweepRun:
         self._end_others("FAILED")
 
     def _end(self, status: str) -> None:
+        import mlflow
+
         if self.runs.active_child():
             mlflow.end_run(status)
 
@@ -202,6 +211,8 @@ class _CloseSweepRun:
     def _end_others(status: str) -> None:
         """Ends the sweep's β runs still open: those of nodes that ran in other
         processes (an orchestrator's tasks), which exit without ending them."""
+        import mlflow
+
         parent = mlflow.active_run()
         if parent is None:
             return
@@ -225,6 +236,8 @@ def sweep_run_hooks() -> tuple[object, object]:
 
 def _find_beta_run(parent: mlflow.ActiveRun, namespace: str) -> str | None:
     """The run an earlier node (maybe in another process) opened for ``namespace``."""
+    import mlflow
+
     found = mlflow.search_runs(
         experiment_ids=[parent.info.experiment_id],
         filter_string=(
