@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -52,21 +53,57 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy
 
 
-@pytest.fixture(scope="session")
-def smoke_sweep_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project copy whose smoke model inputs and reference classifier exist.
+# Epochs of the shared smoke runs: more than one, so metric histories and loss
+# charts have several points.
+SMOKE_EPOCHS = 3
 
-    Made once per test session by the real ``kedro`` CLI; the sweep tests copy
-    its ``data/`` instead of each running these two pipelines again.
+
+@dataclass(frozen=True)
+class SmokeRuns:
+    """The shared smoke project and what its three ``kedro`` commands printed."""
+
+    project: Path
+    logs: dict[str, str]  # "beta_1", "morph", "beta_4": stdout + stderr
+    versions_before_morph: list[str]  # vae_model versions after the first run
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
+    """One smoke project for every test that only reads a finished run's outputs.
+
+    Made once per session by the real ``kedro`` CLI, in its own copy with its
+    own MLflow store: ``kedro run --env smoke`` at β = 1, the morph pipeline on
+    its model, then a second default run at β = 4 (runs in that order in the
+    store). Tests must not write to it; one that needs to change it copies what
+    it needs (``tests_support.copy_data``).
     """
+    from tests_support import kedro, model_versions
+
+    project = copy_project(tmp_path_factory.mktemp("smoke_runs") / "project")
+    epochs = f"training.epochs={SMOKE_EPOCHS}"
+    logs = {}
+
+    def run(name: str, *args: str) -> None:
+        result = kedro(project, "run", "--env", "smoke", *args)
+        logs[name] = result.stdout + result.stderr
+
+    run("beta_1", "--params", epochs)
+    versions = model_versions(project)
+    run("morph", "--pipeline=morph")
+    run("beta_4", "--params", f"{epochs},training.beta=4")
+    return SmokeRuns(project, logs, versions)
+
+
+@pytest.fixture(scope="session")
+def smoke_project(smoke_runs: SmokeRuns) -> Path:
+    """The shared smoke project (see ``smoke_runs``); read it, never write to it."""
+    return smoke_runs.project
+
+
+@pytest.fixture(scope="session")
+def viz_build(smoke_project: Path) -> Path:
+    """``kedro viz build`` of the shared smoke project: its ``build`` folder."""
     from tests_support import kedro
 
-    project = copy_project(tmp_path_factory.mktemp("smoke_inputs") / "project")
-    kedro(
-        project,
-        "run",
-        "--env",
-        "smoke",
-        "--pipelines=data_processing,reference_classifier",
-    )
-    return project
+    kedro(smoke_project, "viz", "build")
+    return smoke_project / "build"

@@ -1,11 +1,12 @@
 """In a real browser: the explorer page, the MLflow UI and kedro-viz.
 
 Debian's ``chromium`` and ``chromium-driver`` (``make browser`` installs them as
-root), driven headless by Selenium. One smoke project serves every test: a
-``kedro run`` at β = 1 and one at β = 4. Screenshots go to a temporary folder
-(printed), or to ``$BROWSER_SCREENSHOTS`` when set. The MLflow UI and kedro-viz
-are single-page apps: tests wait for content, never for the load event alone,
-and generously, as ``mlflow ui`` can take a minute to answer on a loaded machine.
+root), driven headless by Selenium. The shared smoke project serves every test
+(``smoke_runs`` in conftest: a ``kedro run`` at β = 1 and one at β = 4).
+Screenshots go to a temporary folder (printed), or to ``$BROWSER_SCREENSHOTS``
+when set. The MLflow UI and kedro-viz are single-page apps: tests wait for
+content, never for the load event alone, and generously, as ``mlflow ui`` can
+take a minute to answer on a loaded machine.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests_support import kedro, runs, tracking_uri
+from conftest import SMOKE_EPOCHS
+from tests_support import runs, tracking_uri
 
 pytestmark = pytest.mark.slow
 
@@ -89,16 +91,12 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory: pytest.TempPathFactory, project_factory) -> Path:
-    """A smoke project with two runs of the default pipeline: β = 1, then β = 4.
+def smoke(smoke_project: Path) -> Path:
+    return smoke_project
 
-    Six epochs rather than one: loss charts get lines, and the explorer a latent
-    space worth a look (a few seconds more per run on 2,000 images).
-    """
-    project = project_factory(tmp_path_factory.mktemp("browser") / "project")
-    for params in ("training.epochs=6", "training.epochs=6,training.beta=4"):
-        kedro(project, "run", "--env", "smoke", "--params", params)
-    return project
+
+def default_runs(project: Path) -> list:
+    return [r for r in runs(project) if r.data.tags.get("pipeline") == "__default__"]
 
 
 def free_port() -> int:
@@ -265,7 +263,9 @@ def close_assistant(driver) -> None:
 def test_mlflow_run_page_shows_parameters_loss_chart_figures_and_explorer(
     browser, smoke: Path, mlflow_ui: str, screenshots: Path
 ):
-    run = next(r for r in runs(smoke) if r.data.params["training.beta"] == "1.0")
+    run = next(
+        r for r in default_runs(smoke) if r.data.params["training.beta"] == "1.0"
+    )
     page = f"{mlflow_ui}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
     browser.get(page)
@@ -275,13 +275,13 @@ def test_mlflow_run_page_shows_parameters_loss_chart_figures_and_explorer(
     browser.get(f"{page}/model-metrics")
     wait_for_text(browser, "Model metrics", "reconstruction_loss", "kl_loss")
     close_assistant(browser)
-    # Six epochs: each loss chart is a line through six points.
+    # Several epochs: each loss chart is a line through one point per epoch.
     lines = WebDriverWait(browser, PAGE_WAIT_S).until(
         lambda d: d.find_elements(
             By.CSS_SELECTOR, ".js-plotly-plot .scatterlayer .js-line"
         )
     )
-    assert any(line.get_attribute("d").count("L") >= 5 for line in lines)
+    assert any(line.get_attribute("d").count("L") >= SMOKE_EPOCHS - 1 for line in lines)
     browser.save_screenshot(str(screenshots / "mlflow_metrics.png"))
 
     browser.get(f"{page}/artifacts/figures/latent_scatter.png")
@@ -308,7 +308,7 @@ def test_mlflow_run_page_shows_parameters_loss_chart_figures_and_explorer(
 def test_mlflow_compare_view_shows_both_betas(
     browser, smoke: Path, mlflow_ui: str, screenshots: Path
 ):
-    default = runs(smoke)
+    default = default_runs(smoke)
     assert sorted(float(r.data.params["training.beta"]) for r in default) == [1, 4]
     ids = quote(json.dumps([r.info.run_id for r in default]))
     experiments = quote(json.dumps([default[0].info.experiment_id]))
@@ -333,13 +333,12 @@ def test_mlflow_compare_view_shows_both_betas(
 
 
 def test_kedro_viz_shows_the_default_pipeline_nodes_and_layer_bands(
-    browser, smoke: Path, screenshots: Path
+    browser, smoke: Path, viz_build: Path, screenshots: Path
 ):
-    kedro(smoke, "viz", "build")
     port = free_port()
     process = serve(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        smoke / "build",
+        viz_build,
         f"http://127.0.0.1:{port}/",
         smoke.parent / "http-server.log",
     )

@@ -18,7 +18,7 @@ from kedro.framework.project import configure_project, pipelines
 from kedro.framework.session import KedroSession
 from kedro.io import MemoryDataset
 
-from tests_support import tracking_uri, with_smoke_sweep_inputs
+from tests_support import MODEL_INPUT, copy_data, tracking_uri
 
 dagster = pytest.importorskip("dagster", reason="needs the deploy extra")
 
@@ -66,9 +66,9 @@ def _step_times(instance, run_id: str) -> dict[str, tuple[float, float]]:
 
 
 def test_smoke_sweep_on_two_dagster_workers_trains_the_betas_at_once(
-    project_copy, smoke_sweep_inputs, tmp_path
+    project_copy, smoke_project, tmp_path
 ):
-    with_smoke_sweep_inputs(project_copy, smoke_sweep_inputs)
+    copy_data(smoke_project, project_copy, *MODEL_INPUT)
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {

@@ -8,16 +8,31 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
+import mlflow
+import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from image_vae.parameters import ParameterError
-from tests_support import error_line, kedro, runs, start_kedro
+from image_vae.run_status import REASON_TAG
+from tests_support import (
+    MODEL_INPUT,
+    copy_data,
+    error_line,
+    kedro,
+    runs,
+    start_kedro,
+)
 
 pytestmark = pytest.mark.slow
+
+# Epochs of the interrupted training: the signals land after epochs 1, 2 and 3.
+EPOCHS = 6
 
 # One bad parameter through a real session: refused before any node and any run.
 # Every rule of the schema is checked in-process in tests/test_parameters.py.
@@ -64,17 +79,28 @@ def test_cli_shows_one_line_and_no_traceback(project_copy):
     assert error_line(result) == "Error: training.beta: got -1; allowed: a number ≥ 0.0"
 
 
+def _cli_in_process(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """The project's ``kedro`` command run in this process (Click's runner), as
+    a CompletedProcess for ``error_line``; the real CLI's own start-up and
+    signal handling are covered by the subprocess tests here."""
+    from image_vae.cli import cli
+
+    bootstrap_project(project)
+    result = CliRunner().invoke(cli, list(args))
+    while mlflow.active_run():
+        mlflow.end_run()
+    return subprocess.CompletedProcess(args, result.exit_code, "", result.output)
+
+
 def test_morph_before_any_training_says_to_run_kedro_run_first(project_copy):
-    result = kedro(
-        project_copy, "run", "--env", "smoke", "--pipeline=morph", check=False
-    )
+    result = _cli_in_process(project_copy, "run", "--env", "smoke", "--pipeline=morph")
     last = error_line(result)
     assert last.startswith("Error: ") and "vae_model" in last
     assert "run `kedro run` first" in last
 
 
-def test_nan_loss_fails_the_run_without_saving_a_model(project_copy):
-    kedro(project_copy, "run", "--env", "smoke", "--pipeline=data_processing")
+def test_nan_loss_fails_the_run_without_saving_a_model(project_copy, smoke_project):
+    copy_data(smoke_project, project_copy, *MODEL_INPUT)
     result = kedro(
         project_copy,
         "run",
@@ -94,8 +120,10 @@ def test_nan_loss_fails_the_run_without_saving_a_model(project_copy):
     assert [r.info.status for r in training] == ["FAILED"]
 
 
-def test_morph_with_another_latent_dim_says_so(project_copy):
-    kedro(project_copy, "run", "--env", "smoke")
+def test_morph_with_another_latent_dim_says_so(project_copy, smoke_project):
+    copy_data(
+        smoke_project, project_copy, "05_model_input", "06_models/vae_model.keras"
+    )
     result = kedro(
         project_copy,
         "run",
@@ -128,38 +156,79 @@ def test_corrupt_raw_file_is_reported_with_its_path(tmp_path, project_factory):
     assert error_line(result).startswith(f"Error: {labels}: checksum mismatch")
 
 
-def test_killed_training_resumes_from_its_last_checkpoint(project_copy):
-    kedro(project_copy, "run", "--env", "smoke", "--pipeline=data_processing")
-    command = [
-        "run",
-        "--env",
-        "smoke",
-        "--pipeline=training",
-        "--params",
-        "training.epochs=6",
-    ]
-    checkpoints = project_copy / "data" / "06_models" / "checkpoints"
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _completed_epochs(checkpoints: Path) -> int:
+    """Epochs in the training backup (0 while there is none or it is being written)."""
+    for path in checkpoints.glob("*/training_metadata.json"):
+        try:
+            return json.loads(path.read_text())["epoch"]
+        except (OSError, ValueError, KeyError):
+            return 0
+    return 0
+
+
+def _start_and_wait_for_epoch(
+    project: Path, command: list[str], epoch: int
+) -> subprocess.Popen:
+    """Starts the real CLI; returns once the backup holds ``epoch`` epochs, or
+    the process has ended (the caller's exit-code check then fails)."""
     process = start_kedro(
-        project_copy,
+        project,
         *command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
+        # As in a terminal: a test runner started in the background (`cmd &`)
+        # ignores SIGINT, and its children would inherit that.
+        preexec_fn=_default_sigint,
     )
+    checkpoints = project / "data" / "06_models" / "checkpoints"
     deadline = time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            done = [
-                json.loads(p.read_text())["epoch"]
-                for p in checkpoints.glob("*/training_metadata.json")
-                if p.stat().st_size
-            ]
-            if done and done[0] >= 2:
-                break
-            time.sleep(0.02)
-        os.killpg(process.pid, signal.SIGKILL)
-    finally:
-        process.wait()
+    while time.monotonic() < deadline and process.poll() is None:
+        if _completed_epochs(checkpoints) >= epoch:
+            break
+        time.sleep(0.02)
+    return process
+
+
+def test_signals_end_the_run_killed_and_the_rerun_resumes(project_copy, smoke_project):
+    """Ctrl-C, SIGTERM and SIGKILL, each in the middle of the same training (one
+    epoch further each time), then the same command once more: it resumes from
+    the last checkpoint and finishes."""
+    # A slice of the shared smoke run's model input: short epochs.
+    model_input = project_copy / "data" / "05_model_input"
+    copy_data(smoke_project, project_copy, "05_model_input")
+    for split, n in (("train", 600), ("test", 200)):
+        for kind in ("images", "labels"):
+            path = model_input / f"{split}_{kind}.npy"
+            np.save(path, np.load(path)[:n])
+    command = ["run", "--env", "smoke", "--pipeline=training", "--params"]
+    command.append(f"training.epochs={EPOCHS}")
+
+    for epoch, sig, name in (
+        (1, signal.SIGINT, "Ctrl-C"),
+        (2, signal.SIGTERM, "SIGTERM"),
+    ):
+        process = _start_and_wait_for_epoch(project_copy, command, epoch)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        assert (
+            stderr.strip().splitlines()[-1].startswith(f"Error: interrupted by {name}")
+        )
+        killed = runs(project_copy)[-1]
+        assert killed.info.status == "KILLED"
+        assert killed.data.tags[REASON_TAG].startswith(f"interrupted by {name}")
+        assert not (project_copy / "data" / "06_models" / "vae_model.keras").exists()
+
+    process = _start_and_wait_for_epoch(project_copy, command, 3)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL, "training finished before the kill"
 
     result = kedro(project_copy, *command)
@@ -168,18 +237,19 @@ def test_killed_training_resumes_from_its_last_checkpoint(project_copy):
     history = pd.read_csv(
         project_copy / "data" / "07_model_output" / "training_history.csv"
     )
-    assert history["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))
+    checkpoints = project_copy / "data" / "06_models" / "checkpoints"
     assert not any(checkpoints.iterdir()), "a completed run removes its checkpoint"
     # SIGKILL gives MLflow no chance: the rerun marks the dead process's run.
-    statuses = [r.info.status for r in runs(project_copy)]
-    assert statuses[-2:] == ["KILLED", "FINISHED"]
-    assert "RUNNING" not in statuses
+    ended = runs(project_copy)
+    assert [r.info.status for r in ended] == ["KILLED", "KILLED", "KILLED", "FINISHED"]
+    assert "SIGKILL" in ended[2].data.tags[REASON_TAG]
 
 
 def test_unknown_pipeline_or_environment_is_one_line(project_copy):
-    result = kedro(project_copy, "run", "--pipeline=morf", check=False)
+    result = _cli_in_process(project_copy, "run", "--pipeline=morf")
     assert error_line(result).startswith(
         "Error: --pipeline: got 'morf'; allowed: __default__, data_processing,"
     )
-    result = kedro(project_copy, "run", "--env", "smok", check=False)
+    result = _cli_in_process(project_copy, "run", "--env", "smok")
     assert error_line(result) == "Error: --env: got 'smok'; allowed: base, local, smoke"

@@ -3,7 +3,7 @@
 One parametrised test per class: parameter values, absurd sizes, configuration
 files, damaged files, interruptions and broken stores, and the single mapping
 (``image_vae.user_messages.one_line``) that the CLI shows. The subprocess cases
-(real signals) are at the end, marked slow.
+(real signals) are in tests/test_faults.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import gzip
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from image_vae.run_status import (
 )
 from image_vae.training_lock import RunInProgressError, TrainingLock
 from image_vae.user_messages import one_line
-from tests_support import kedro, runs, start_kedro, tracking_uri
+from tests_support import tracking_uri
 
 SIZES = {"train": (500, 28, 28), "test": (100, 28, 28)}
 
@@ -555,58 +554,3 @@ def test_a_damaged_mlflow_store_is_one_line_naming_it(project):
     assert line.startswith(f"Error: MLflow store {tracking_uri(project)}: "), line
     assert "move it aside" in line
     assert not (project / "data" / "05_model_input" / "train_images.npy").exists()
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-# Real signals: a subprocess each (slow).
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "sig", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"]
-)
-def test_a_signal_during_training_ends_the_run_killed_and_the_rerun_finishes(
-    project_copy, sig
-):
-    kedro(project_copy, "run", "--env", "smoke", "--pipeline=data_processing")
-    command = [
-        "run",
-        "--env",
-        "smoke",
-        "--pipeline=training",
-        "--params",
-        # Enough epochs that the signal lands while training: the checkpoint
-        # polled for exists only between the first and the last epoch.
-        "training.epochs=12",
-    ]
-    process = start_kedro(
-        project_copy,
-        *command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # As in a terminal: a test runner started in the background (`cmd &`)
-        # ignores SIGINT, and its children would inherit that.
-        preexec_fn=_default_sigint,
-    )
-    checkpoints = project_copy / "data" / "06_models" / "checkpoints"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        if list(checkpoints.glob("*/training_metadata.json")):
-            break
-        time.sleep(0.05)
-    process.send_signal(sig)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    last = stderr.strip().splitlines()[-1]
-    assert last.startswith(
-        f"Error: interrupted by {'Ctrl-C' if sig == signal.SIGINT else 'SIGTERM'}"
-    )
-    killed = runs(project_copy)[-1]
-    assert killed.info.status == "KILLED"
-    assert killed.data.tags[REASON_TAG].startswith("interrupted by")
-    assert not (project_copy / "data" / "06_models" / "vae_model.keras").exists()
-    kedro(project_copy, *command)
-    assert [r.info.status for r in runs(project_copy)][-2:] == ["KILLED", "FINISHED"]

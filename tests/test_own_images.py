@@ -37,9 +37,9 @@ def labelled(tmp_path_factory, project_factory) -> Path:
         base / "shapes", per_class=12, sizes=((96, 72), (80, 80), (60, 100))
     )
     project = project_factory(base / "project")
-    kedro(project, "run", "--env", "smoke", "--params", _folder_params(root))
+    # The full run and the morph in one command: one start-up, one session.
     kedro(
-        project, "run", "--env", "smoke", "--pipeline=morph",
+        project, "run", "--env", "smoke", "--pipelines=__default__,morph",
         "--params", _folder_params(root) + ",morph.target_class=square",
     )  # fmt: skip
     return project

@@ -1,8 +1,8 @@
 """End to end: the real `kedro run` CLI on a slice of the real Fashion-MNIST.
 
-One smoke project is trained once per module (2 epochs, so metric histories have
-more than one point) and inspected by several tests; each run is a real
-subprocess with its own MLflow store in the project copy.
+The shared smoke project (``smoke_runs`` in conftest: a run at β = 1, the morph
+pipeline, a run at β = 4, each a real subprocess with the copy's own MLflow
+store) is inspected by several tests.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import SMOKE_EPOCHS
 from tests_support import FIGURES, kedro, model_versions, runs, tracking_uri
 
 pytestmark = pytest.mark.slow
@@ -28,12 +29,12 @@ LOSSES = ("loss", "reconstruction_loss", "kl_loss")
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory: pytest.TempPathFactory, project_factory) -> Path:
-    """A project after `kedro run --env smoke` (2 epochs) then the morph pipeline."""
-    project = project_factory(tmp_path_factory.mktemp("smoke") / "project")
-    kedro(project, "run", "--env", "smoke", "--params", "training.epochs=2")
-    kedro(project, "run", "--env", "smoke", "--pipeline=morph")
-    return project
+def smoke(smoke_project: Path) -> Path:
+    return smoke_project
+
+
+def _default_runs(project: Path) -> list[mlflow.entities.Run]:
+    return [r for r in runs(project) if r.data.tags.get("pipeline") == "__default__"]
 
 
 def test_every_dataset_and_figure_is_written(smoke):
@@ -42,7 +43,7 @@ def test_every_dataset_and_figure_is_written(smoke):
     assert np.load(smoke / "data/05_model_input/test_images.npy").shape[0] == 500
 
     history = pd.read_csv(smoke / "data/07_model_output/training_history.csv")
-    assert history["epoch"].tolist() == [1, 2]
+    assert history["epoch"].tolist() == list(range(1, SMOKE_EPOCHS + 1))
     assert {*LOSSES, *(f"val_{n}" for n in LOSSES)} <= set(history.columns)
 
     latent = pd.read_parquet(smoke / "data/07_model_output/latent_test.parquet")
@@ -71,19 +72,19 @@ def test_every_dataset_and_figure_is_written(smoke):
 
 
 def test_mlflow_run_records_params_live_metrics_figures_model_and_tags(smoke):
-    training_run, morph_run = runs(smoke)
+    training_run, morph_run, _ = runs(smoke)
     client = mlflow.MlflowClient(tracking_uri(smoke))
     params = training_run.data.params
     assert params["training.beta"] == "1.0"
     assert params["training.latent_dim"] == "2"
-    assert params["training.epochs"] == "2"
+    assert params["training.epochs"] == str(SMOKE_EPOCHS)
     assert params["training.filters"] == "[32, 64, 128]"
     assert params["data_processing.subset.train"] == "2000"
     assert params["evaluation.latent_path.steps"] == "20"
 
     for name in (*LOSSES, *(f"val_{n}" for n in LOSSES)):
         history = client.get_metric_history(training_run.info.run_id, name)
-        assert [m.step for m in history] == [0, 1], name
+        assert [m.step for m in history] == list(range(SMOKE_EPOCHS)), name
     assert "test.negative_elbo" in training_run.data.metrics
 
     figures = {
@@ -94,7 +95,7 @@ def test_mlflow_run_records_params_live_metrics_figures_model_and_tags(smoke):
     tags = training_run.data.tags
     assert tags["pipeline"] == "__default__" and tags["kedro_env"] == "smoke"
     assert "git_commit" not in tags  # the copy is not a git work tree
-    assert tags["vae_model_version"] == model_versions(smoke)[-1]
+    assert tags["vae_model_version"] == model_versions(smoke)[0]  # then β = 4's
 
     assert morph_run.data.tags["pipeline"] == "morph"
     assert morph_run.data.tags["model_run_id"] == training_run.info.run_id
@@ -104,9 +105,11 @@ def test_mlflow_run_records_params_live_metrics_figures_model_and_tags(smoke):
 
 
 def test_mlflow_model_loads_in_a_fresh_process_and_matches_the_saved_model(smoke):
-    training_run = runs(smoke)[0]
+    training_run = _default_runs(smoke)[-1]
     (model_id,) = [m.model_id for m in training_run.outputs.model_outputs]
-    saved = smoke / "data/06_models/vae_model.keras" / model_versions(smoke)[-1]
+    version = training_run.data.tags["vae_model_version"]
+    assert version == model_versions(smoke)[-1]
+    saved = smoke / "data/06_models/vae_model.keras" / version
     script = textwrap.dedent(
         f"""
         import sys, mlflow, numpy as np, keras
@@ -138,21 +141,20 @@ def test_mlflow_model_loads_in_a_fresh_process_and_matches_the_saved_model(smoke
     assert "image-vae" not in requirements and "image_vae" not in requirements
 
 
-def test_morph_reuses_the_saved_model_without_training(smoke):
-    before = model_versions(smoke)
-    result = kedro(smoke, "run", "--env", "smoke", "--pipeline=morph")
-    assert model_versions(smoke) == before
-    assert "train_vae_model" not in result.stdout + result.stderr
+def test_morph_reuses_the_saved_model_without_training(smoke_runs):
+    # The morph ran between the two default runs: each of them saved one model.
+    before = smoke_runs.versions_before_morph
+    assert len(before) == 1 and model_versions(smoke_runs.project)[0] == before[0]
+    assert len(model_versions(smoke_runs.project)) == 2
+    assert "Running node: walk_toward_target_class" in smoke_runs.logs["morph"]
+    assert "train_vae_model" not in smoke_runs.logs["morph"]
+    assert "train_vae_model" in smoke_runs.logs["beta_1"]
 
 
 def test_runs_with_different_beta_share_one_experiment(smoke):
-    kedro(smoke, "run", "--env", "smoke", "--params", "training.beta=4")
-    betas = sorted(
-        float(r.data.params["training.beta"])
-        for r in runs(smoke)
-        if r.data.tags.get("pipeline") == "__default__"
-    )
+    betas = [float(r.data.params["training.beta"]) for r in _default_runs(smoke)]
     assert betas == [1.0, 4.0]
+    assert len({r.info.experiment_id for r in runs(smoke)}) == 1
 
 
 def test_data_processing_on_the_full_real_data(tmp_path, project_factory):

@@ -20,7 +20,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests_support import error_line, kedro
+from tests_support import MODEL_INPUT, copy_data, error_line, kedro
 
 pytestmark = pytest.mark.slow
 
@@ -90,18 +90,24 @@ def _runs(server: str) -> list[mlflow.entities.Run]:
 
 
 @pytest.fixture(scope="module")
-def trainer(tmp_path_factory, project_factory, server) -> Path:
-    """The machine that trains: a smoke `kedro run` (2 epochs) logged to the server."""
+def trainer(tmp_path_factory, project_factory, server, smoke_project) -> Path:
+    """The machine that trains: a smoke `kedro run` (2 epochs) logged to the server.
+
+    Its reference classifier is the shared smoke run's (the same 2,000 images),
+    so the run does not train one first.
+    """
     project = project_factory(tmp_path_factory.mktemp("trainer") / "project")
+    copy_data(smoke_project, project, MODEL_INPUT[1])
     _kedro(project, server, "run", "--env", "smoke", "--params", "training.epochs=2")
     return project
 
 
 @pytest.fixture(scope="module")
-def user(tmp_path_factory, project_factory, server, trainer) -> Path:
-    """Another machine: its own model input, no saved model, no local store."""
+def user(tmp_path_factory, project_factory, server, trainer, smoke_project) -> Path:
+    """Another machine: its own model input (a copy of the shared smoke run's, the
+    same 2,000 / 500 images), no saved model, no local store."""
     project = project_factory(tmp_path_factory.mktemp("user") / "project")
-    _kedro(project, server, "run", "--env", "smoke", "--pipeline=data_processing")
+    copy_data(smoke_project, project, "05_model_input")
     return project
 
 

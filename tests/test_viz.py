@@ -1,4 +1,8 @@
-"""kedro-viz: the static site lists every registered pipeline, its nodes and layers."""
+"""kedro-viz: the static site lists every registered pipeline, its nodes and layers.
+
+The site is ``kedro viz build`` of the shared smoke project (``viz_build`` in
+conftest), the one tests/test_browser.py opens in chromium.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ from pathlib import Path
 
 import pytest
 from kedro.framework.project import configure_project, pipelines
-
-from tests_support import kedro
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +26,9 @@ def registered() -> dict[str, set[str]]:
 
 
 def test_viz_build_lists_every_pipeline_with_its_nodes_and_layers(
-    project_copy: Path, registered: dict[str, set[str]]
+    viz_build: Path, registered: dict[str, set[str]]
 ):
-    kedro(project_copy, "viz", "build")
-
-    built = project_copy / "build" / "api" / "pipelines"
+    built = viz_build / "api" / "pipelines"
     assert {path.name for path in built.iterdir()} == set(registered)
     for name, node_names in registered.items():
         graph = json.loads((built / name).read_text())

@@ -84,8 +84,22 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
-def with_smoke_sweep_inputs(project: Path, inputs: Path) -> Path:
-    """Copies the model inputs and reference classifier of ``inputs`` to ``project``."""
-    for folder in ("05_model_input", "06_models"):
-        shutil.copytree(inputs / "data" / folder, project / "data" / folder)
+# What the sweep and a lone training need besides the raw files: the model
+# input and the smoke reference classifier.
+MODEL_INPUT = ("05_model_input", "06_models/reference_classifier_smoke.keras")
+
+
+def copy_data(source: Path, project: Path, *paths: str) -> Path:
+    """Copies ``data/<path>`` (files or folders) of ``source`` into ``project``.
+
+    Lets a test start from the shared smoke run's outputs instead of running the
+    pipelines that make them again.
+    """
+    for path in paths:
+        origin, target = source / "data" / path, project / "data" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if origin.is_dir():
+            shutil.copytree(origin, target)
+        else:
+            shutil.copy2(origin, target)
     return project

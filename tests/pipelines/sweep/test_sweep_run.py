@@ -1,8 +1,8 @@
 """End to end: `kedro run --env smoke --pipeline=sweep` through the real CLI.
 
-The project copy first gets its model input and smoke reference classifier (made
-once per session); the sweep then trains one model per β of conf/smoke (0.5 and
-2), each in its own MLflow run nested under the sweep's.
+The project copy first gets its model input and smoke reference classifier,
+copied from the shared smoke run; the sweep then trains one model per β of
+conf/smoke (0.5 and 2), each in its own MLflow run nested under the sweep's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from tests_support import with_smoke_sweep_inputs
+from tests_support import MODEL_INPUT, copy_data
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +34,9 @@ def _kedro(project: Path, *args: str) -> None:
 
 
 def test_smoke_sweep_writes_summary_plot_and_one_nested_run_per_beta(
-    project_copy, smoke_sweep_inputs
+    project_copy, smoke_project
 ):
-    with_smoke_sweep_inputs(project_copy, smoke_sweep_inputs)
+    copy_data(smoke_project, project_copy, *MODEL_INPUT)
     _kedro(project_copy, "--pipeline=sweep")
 
     summary = pd.read_parquet(project_copy / "data/08_reporting/sweep_summary.parquet")
