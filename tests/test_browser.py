@@ -132,7 +132,7 @@ def stop(process: subprocess.Popen) -> None:
     """Stops the server and the workers it started (``mlflow ui`` forks uvicorn)."""
     os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=3)  # a test server: no need for a graceful end
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
 

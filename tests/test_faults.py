@@ -10,11 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -22,6 +20,7 @@ from image_vae.parameters import ParameterError
 from image_vae.run_status import REASON_TAG
 from tests_support import (
     MODEL_INPUT,
+    cli_in_process,
     copy_data,
     error_line,
     kedro,
@@ -79,21 +78,8 @@ def test_cli_shows_one_line_and_no_traceback(project_copy):
     assert error_line(result) == "Error: training.beta: got -1; allowed: a number ≥ 0.0"
 
 
-def _cli_in_process(project: Path, *args: str) -> subprocess.CompletedProcess:
-    """The project's ``kedro`` command run in this process (Click's runner), as
-    a CompletedProcess for ``error_line``; the real CLI's own start-up and
-    signal handling are covered by the subprocess tests here."""
-    from image_vae.cli import cli
-
-    bootstrap_project(project)
-    result = CliRunner().invoke(cli, list(args))
-    while mlflow.active_run():
-        mlflow.end_run()
-    return subprocess.CompletedProcess(args, result.exit_code, "", result.output)
-
-
 def test_morph_before_any_training_says_to_run_kedro_run_first(project_copy):
-    result = _cli_in_process(project_copy, "run", "--env", "smoke", "--pipeline=morph")
+    result = cli_in_process(project_copy, "run", "--env", "smoke", "--pipeline=morph")
     last = error_line(result)
     assert last.startswith("Error: ") and "vae_model" in last
     assert "run `kedro run` first" in last
@@ -142,8 +128,8 @@ def test_morph_with_another_latent_dim_says_so(project_copy, smoke_project):
     assert [r.info.status for r in runs(project_copy)][-1] == "FAILED"
 
 
-def test_corrupt_raw_file_is_reported_with_its_path(tmp_path, project_factory):
-    project = project_factory(tmp_path / "project")
+def test_corrupt_raw_file_is_reported_with_its_path(project_copy):
+    project = project_copy
     raw = project / "data" / "01_raw" / "fashion-mnist"
     source = raw.resolve()
     raw.unlink()
@@ -152,7 +138,7 @@ def test_corrupt_raw_file_is_reported_with_its_path(tmp_path, project_factory):
         (raw / item.name).write_bytes(item.read_bytes())
     labels = raw / "train-labels-idx1-ubyte.gz"
     labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes())[:-100]))
-    result = kedro(project, "run", "--pipeline=data_processing", check=False)
+    result = cli_in_process(project, "run", "--pipeline=data_processing")
     assert error_line(result).startswith(f"Error: {labels}: checksum mismatch")
 
 
@@ -247,9 +233,9 @@ def test_signals_end_the_run_killed_and_the_rerun_resumes(project_copy, smoke_pr
 
 
 def test_unknown_pipeline_or_environment_is_one_line(project_copy):
-    result = _cli_in_process(project_copy, "run", "--pipeline=morf")
+    result = cli_in_process(project_copy, "run", "--pipeline=morf")
     assert error_line(result).startswith(
         "Error: --pipeline: got 'morf'; allowed: __default__, data_processing,"
     )
-    result = _cli_in_process(project_copy, "run", "--env", "smok")
+    result = cli_in_process(project_copy, "run", "--env", "smok")
     assert error_line(result) == "Error: --env: got 'smok'; allowed: base, local, smoke"

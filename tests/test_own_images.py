@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from image_folders import flat_folder, labelled_folder
-from tests_support import FIGURES, error_line, kedro
+from tests_support import FIGURES, cli_in_process, error_line, kedro, tracking_uri
 
 pytestmark = pytest.mark.slow
 
@@ -96,10 +96,12 @@ def test_unlabelled_grey_folder_leaves_out_what_needs_labels(unlabelled):
         assert log.count(reason) == 1, reason
 
 
-def test_morph_on_unlabelled_images_stops_with_one_line(unlabelled):
+def test_morph_on_unlabelled_images_stops_with_one_line(unlabelled, monkeypatch):
     project, root, _ = unlabelled
-    result = kedro(
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri(project))
+    result = cli_in_process(
         project, "run", "--env", "smoke", "--pipeline=morph",
-        "--params", _folder_params(root), check=False,
+        "--params", _folder_params(root),
     )  # fmt: skip
     assert error_line(result).startswith("Error: morph needs class labels")

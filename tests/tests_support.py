@@ -103,3 +103,23 @@ def copy_data(source: Path, project: Path, *paths: str) -> Path:
         else:
             shutil.copy2(origin, target)
     return project
+
+
+def cli_in_process(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """The project's ``kedro`` command run in this process (Click's runner) in
+    ``project``, the working directory, as a CompletedProcess for ``error_line``.
+
+    For checks of what a command says before or instead of its work; the real
+    CLI's start-up and signal handling keep their subprocess tests.
+    """
+    from click.testing import CliRunner
+    from kedro.framework.startup import bootstrap_project
+
+    from image_vae.cli import cli
+
+    assert Path.cwd().resolve() == project.resolve(), "chdir to the project first"
+    bootstrap_project(project)
+    result = CliRunner().invoke(cli, list(args))
+    while mlflow.active_run():
+        mlflow.end_run()
+    return subprocess.CompletedProcess(args, result.exit_code, "", result.output)

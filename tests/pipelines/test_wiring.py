@@ -30,7 +30,12 @@ N_TRAIN, N_TEST = 120, 60
 OVERRIDES = {
     "data_processing": {"subset": {"train": N_TRAIN, "test": N_TEST}},
     "training": {"filters": [4, 8, 8], "epochs": 1, "batch_size": 30},
-    "evaluation": {"iwae_samples": 2, "iwae_images": 10, "manifold_size": 3},
+    "evaluation": {
+        "iwae_samples": 2,
+        "iwae_images": 10,
+        "manifold_size": 3,
+        "explorer": {"grid_size": 6, "walk_steps": 3},
+    },
     "reference_classifier": {"filters": [4], "dense_units": 8, "epochs": 1},
     "sample_quality": {"n_samples": 20, "morph_starts": 4},
     "sweep": {"betas": [0.5, 2.0], "epochs": 1},

@@ -218,6 +218,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # a fresh Python process imports TensorFlow
 def test_a_model_trained_by_fit_vae_saves_stock_keras_layers(tmp_path):
     import json
     import subprocess

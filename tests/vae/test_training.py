@@ -93,6 +93,7 @@ def test_training_lowers_the_loss_and_reports_every_metric(latent_dim, caplog):
     assert "val_kl_loss=" in epoch_lines[-1] and "images/s" in epoch_lines[-1]
 
 
+@pytest.mark.slow  # XLA compiles the step: seconds on a CPU
 def test_xla_and_several_steps_per_execution_train_too():
     # On a GPU, jit_compile="auto" means XLA: check that path on the CPU.
     model = _model()
