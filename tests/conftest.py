@@ -55,7 +55,7 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # Epochs of the shared smoke runs: more than one, so metric histories and loss
 # charts have several points.
-SMOKE_EPOCHS = 2
+SMOKE_EPOCHS = 3
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,11 @@ def use_explorer(driver, screenshots: Path, name: str) -> None:
 def test_explorer_page_shows_decoded_images_under_the_pointer_and_the_walk(
     browser, smoke: Path, screenshots: Path
 ):
-    page = smoke / "data/08_reporting/latent_explorer.html"
+    # The β = 1 run's page, as logged to MLflow (β = 4's latent space may have
+    # collapsed after two epochs: every point would decode alike).
+    run = default_runs(smoke)[0]
+    assert run.data.params["training.beta"] == "1.0"
+    page = Path(run.info.artifact_uri.removeprefix("file://")) / "latent_explorer.html"
     size_mb = page.stat().st_size / 1e6
     assert size_mb < 5, f"{page.name} is {size_mb:.1f} MB"
     browser.get(page.as_uri())
