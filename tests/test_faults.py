@@ -157,21 +157,22 @@ def _completed_epochs(checkpoints: Path) -> int:
 
 
 def _start_and_wait_for_epoch(
-    project: Path, command: list[str], epoch: int
+    project: Path, command: list[str], epoch: int, stderr: Path
 ) -> subprocess.Popen:
-    """Starts the real CLI; returns once the backup holds ``epoch`` epochs, or
-    the process has ended (the caller's exit-code check then fails)."""
-    process = start_kedro(
-        project,
-        *command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        # As in a terminal: a test runner started in the background (`cmd &`)
-        # ignores SIGINT, and its children would inherit that.
-        preexec_fn=_default_sigint,
-    )
+    """Starts the real CLI, its stderr to a file (a pipe nobody reads while we
+    wait could fill up and stall it); returns once the backup holds ``epoch``
+    epochs, or the process has ended (the caller's exit-code check then fails)."""
+    with stderr.open("w") as err:
+        process = start_kedro(
+            project,
+            *command,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            # As in a terminal: a test runner started in the background
+            # (`cmd &`) ignores SIGINT, and its children would inherit that.
+            preexec_fn=_default_sigint,
+        )
     checkpoints = project / "data" / "06_models" / "checkpoints"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
@@ -199,9 +200,11 @@ def test_signals_end_the_run_killed_and_the_rerun_resumes(project_copy, smoke_pr
         (1, signal.SIGINT, "Ctrl-C"),
         (2, signal.SIGTERM, "SIGTERM"),
     ):
-        process = _start_and_wait_for_epoch(project_copy, command, epoch)
+        log = project_copy.parent / f"stderr_{name}.txt"
+        process = _start_and_wait_for_epoch(project_copy, command, epoch, log)
         process.send_signal(sig)
-        _, stderr = process.communicate(timeout=120)
+        process.wait(timeout=120)
+        stderr = log.read_text()
         assert process.returncode == 130, stderr
         assert "Traceback" not in stderr
         assert (
@@ -212,9 +215,10 @@ def test_signals_end_the_run_killed_and_the_rerun_resumes(project_copy, smoke_pr
         assert killed.data.tags[REASON_TAG].startswith(f"interrupted by {name}")
         assert not (project_copy / "data" / "06_models" / "vae_model.keras").exists()
 
-    process = _start_and_wait_for_epoch(project_copy, command, 3)
+    log = project_copy.parent / "stderr_SIGKILL.txt"
+    process = _start_and_wait_for_epoch(project_copy, command, 3, log)
     os.killpg(process.pid, signal.SIGKILL)
-    process.communicate(timeout=120)
+    process.wait(timeout=120)
     assert process.returncode == -signal.SIGKILL, "training finished before the kill"
 
     result = kedro(project_copy, *command)
