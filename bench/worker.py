@@ -205,6 +205,10 @@ def run_side(spec: dict) -> None:
         model = build_reference(
             train.shape[1:], params["filters"], params["latent_dim"]
         )
+        # The notebook trains on float32 images in [0, 1]; the project's model
+        # input is uint8 pixels, scaled per batch.
+        if images.dtype == np.uint8:
+            images = images.astype(np.float32) / 255.0
         # As the notebook does it, but verbose=0: a progress bar costs nothing
         # here worth measuring, and stdout is this process's channel.
         model.fit(
