@@ -205,10 +205,7 @@ def run_side(spec: dict) -> None:
         model = build_reference(
             train.shape[1:], params["filters"], params["latent_dim"]
         )
-        # The notebook trains on float32 images in [0, 1]; the project's model
-        # input is uint8 pixels, scaled per batch.
-        if images.dtype == np.uint8:
-            images = images.astype(np.float32) / 255.0
+        images = notebook_images(images)
         # As the notebook does it, but verbose=0: a progress bar costs nothing
         # here worth measuring, and stdout is this process's channel.
         model.fit(
@@ -235,6 +232,16 @@ def run_side(spec: dict) -> None:
         if spec.get("save_to"):
             _save_model(model, Path(spec["save_to"]))
     emit(event="done", max_rss_mb=max_rss_mb())
+
+
+def notebook_images(images: np.ndarray) -> np.ndarray:
+    """The images as the notebook trains on them: float32 in [0, 1].
+
+    The project's model input is uint8 pixels, which it scales per batch.
+    """
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 255.0
+    return images.astype(np.float32, copy=False)
 
 
 def _save_model(model, project: Path) -> None:

@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "train_speed.py"
@@ -110,3 +111,17 @@ def test_node_seconds_are_read_from_the_run_log(bench):
     )
 
     assert bench.node_seconds(log) == {"train_vae_model": 212.5, "encode_test_set": 3.0}
+
+
+def test_the_reference_trains_on_float_images_in_the_unit_interval():
+    spec = importlib.util.spec_from_file_location(
+        "bench_worker", BENCH.parent / "worker.py"
+    )
+    worker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(worker)
+    pixels = np.array([[[[0]], [[51]], [[255]]]], dtype=np.uint8)
+
+    images = worker.notebook_images(pixels)
+
+    assert images.dtype == np.float32
+    assert images.ravel().tolist() == pytest.approx([0.0, 0.2, 1.0])
