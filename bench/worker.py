@@ -70,10 +70,13 @@ def machine(spec: dict) -> None:
 
     # Peaks are the best of several runs: the machine is shared, and other
     # work can only slow a run down.
+    # Without bfloat16 instructions (or under ONEDNN_MAX_CPU_ISA=AVX2, where
+    # oneDNN aborts on a bfloat16 matmul) there is no bfloat16 peak to measure.
+    bf16 = auto_precision() == "mixed_bfloat16"
     emit(
         event="machine",
         fp32_gflops=peak(tf.float32),
-        bf16_gflops=peak(tf.bfloat16),
+        bf16_gflops=peak(tf.bfloat16) if bf16 else None,
         **training_flops(spec),
         tensorflow=tf.__version__,
         cpu=_cpu_name(),

@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 _KNOWN_WARNINGS = (
     # kedro 1.7 and kedro-mlflow 2.0 call OmegaConf's deprecated API on every run.
     r"register_new_resolver\(\) is deprecated",
+    # With the [deploy] extra, every kedro command loads kedro-dagster's CLI, and
+    # dagster-mlflow 0.19.10 (the release that works with dagster 1.13 and
+    # pandas 3: pyproject.toml) warns that its version numbering differs.
+    r"Found version mismatch between `dagster-shared`",
 )
 # MLflow warns while kedro-mlflow imports its own pyfunc model class, from inside
 # a `catch_warnings` block that re-enables UserWarnings, so no warnings filter can
