@@ -10,7 +10,7 @@ outputs are saved (Kedro calls ``after_node_run`` before saving them).
 from __future__ import annotations
 
 import logging
-import time
+from time import perf_counter
 
 from kedro.framework.hooks import hook_impl
 
@@ -31,25 +31,25 @@ class NodeTimesHooks:
     @hook_impl
     def before_pipeline_run(self) -> None:
         self._started, self.seconds = {}, {}
-        self._run_start = time.perf_counter()
+        self._run_start = perf_counter()
 
     @hook_impl
     def before_node_run(self, node) -> None:
-        self._started[node.name] = time.perf_counter()
+        self._started[node.name] = perf_counter()
 
     @hook_impl
     def after_node_run(self, node) -> None:
         start = self._started.pop(node.name, None)
         if start is None:
             return
-        self.seconds[node.name] = time.perf_counter() - start
+        self.seconds[node.name] = perf_counter() - start
         logger.info("node %s: %.1fs", node.name, self.seconds[node.name])
 
     @hook_impl
     def after_pipeline_run(self) -> None:
         if self._run_start is None or not self.seconds:
             return
-        total = time.perf_counter() - self._run_start
+        total = perf_counter() - self._run_start
         slowest = sorted(self.seconds.items(), key=lambda item: -item[1])
         logger.info(
             "pipeline: %.1fs in %d nodes; slowest: %s",
