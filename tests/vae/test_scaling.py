@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from image_vae.datasets import NumpyDataset
+from image_vae.vae.classifier import _labelled_batches
 from image_vae.vae.preprocessing import StreamedImages
 from image_vae.vae.scaling import RowReader, unit_batch
 from image_vae.vae.training import make_dataset
@@ -75,3 +76,18 @@ def test_random_batches_keep_the_mapped_pages_bounded(tmp_path):
         if step % 10 == 9:  # reading smaps is slow with TensorFlow loaded
             peak = max(peak, _mapped_kb(path))
     assert peak == 0  # nothing of the file is mapped into the process
+
+
+def test_input_pipelines_do_not_autotune(stored):
+    # tf.data's autotuning thread made deleting an iterator (after every epoch
+    # and validation pass) wait for seconds: both pipelines run without it.
+    labels = np.arange(len(stored)) % 3
+    pipelines = {
+        "vae": make_dataset(stored, 64, shuffle=True, seed=0),
+        "classifier": _labelled_batches(stored, labels, 64, seed=0),
+    }
+    for name, dataset in pipelines.items():
+        assert dataset.options().autotune.enabled is False, name
+    images, batch_labels = next(iter(pipelines["classifier"]))
+    assert images.shape == (64, 16, 16, 3)
+    assert batch_labels.shape == (64,)

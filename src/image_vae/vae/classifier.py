@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from image_vae.vae.scaling import RowReader, unit_batch
+from image_vae.vae.scaling import RowReader, row_batches, unit_batch
 from image_vae.vae.training import EpochLogger
 
 FEATURES_LAYER = "features"
@@ -172,10 +172,4 @@ def _labelled_batches(
         x, y = tf.numpy_function(gather, [rows], (tf.float32, tf.int64))
         return tf.ensure_shape(x, shape), tf.ensure_shape(y, (None,))
 
-    return (
-        tf.data.Dataset.range(len(images))
-        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .map(batch, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    return row_batches(len(images), batch_size, batch, shuffle=True, seed=seed)

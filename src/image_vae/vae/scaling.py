@@ -8,11 +8,17 @@ to a network calls one of these two helpers on the batch it is about to use.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
 _UINT8_MAX = 255.0
+# The input pipelines' fixed parallelism: batches being gathered at once, and
+# batches read ahead of the training step. Gathering a batch takes far less than
+# a step, so two of each keep the step fed (see row_batches).
+_GATHERERS = 2
+_READ_AHEAD = 2
 
 
 def unit_batch(batch: np.ndarray) -> np.ndarray:
@@ -74,3 +80,43 @@ class RowReader:
             if read != self._row_bytes:
                 raise OSError(f"{self.images.filename}: short read of row {row}")
         return batch
+
+
+def row_batches(
+    n_rows: int,
+    batch_size: int,
+    gather: Callable[[tf.Tensor], tf.Tensor | tuple[tf.Tensor, ...]],
+    *,
+    shuffle: bool,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of row numbers ``0 … n_rows - 1``, each mapped by ``gather``.
+
+    Shuffles row numbers rather than rows (reshuffled every epoch), so no
+    shuffle buffer holds a copy of the data, and gathers a fixed number of
+    batches in parallel and ahead of the step.
+
+    tf.data's autotuning is off. Its model thread makes the deletion of an
+    iterator wait for it, and Keras deletes one after every epoch and every
+    validation pass: measured here, epochs began after 2-17 s of waiting (up to
+    35 s in a full-size run), and fit ended 18 s late, in 100 s of training.
+    With fixed parallelism the wait is gone and the epochs are as fast.
+
+    Args:
+        n_rows: Rows in the array ``gather`` reads.
+        batch_size: Rows per batch; the last batch may be smaller.
+        gather: Maps a 1-D int64 tensor of row numbers to the batch.
+        shuffle: Whether to reshuffle the order every epoch.
+        seed: Shuffle seed; the same seed gives the same order of batches.
+    """
+    rows = tf.data.Dataset.range(n_rows)
+    if shuffle:
+        rows = rows.shuffle(n_rows, seed=seed, reshuffle_each_iteration=True)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (
+        rows.batch(batch_size)
+        .map(gather, num_parallel_calls=_GATHERERS)
+        .prefetch(_READ_AHEAD)
+        .with_options(options)
+    )
