@@ -151,6 +151,14 @@ def test_morph_reuses_the_saved_model_without_training(smoke_runs):
     assert "train_vae_model" in smoke_runs.logs["beta_1"]
 
 
+def test_runs_log_no_warnings(smoke_runs):
+    # A user's run is warning-free: no TensorFlow retracing advice (every node
+    # loads the model anew and traces it once), no third-party deprecations.
+    for name, log in smoke_runs.logs.items():
+        assert " WARNING " not in log, name
+        assert "Warning:" not in log, name
+
+
 def test_runs_with_different_beta_share_one_experiment(smoke):
     betas = [float(r.data.params["training.beta"]) for r in _default_runs(smoke)]
     assert betas == [1.0, 4.0]

@@ -36,6 +36,11 @@ _KNOWN_WARNINGS = (
 # a `catch_warnings` block that re-enables UserWarnings, so no warnings filter can
 # hide it. Kedro routes warnings to the `py.warnings` logger, which can drop it.
 _UNFILTERABLE_WARNING = "Add type hints to the `predict` method"
+# Every node that needs the VAE loads it anew from the catalog, and its networks'
+# compiled predict functions are traced once per load; TensorFlow's detector of
+# excessive retracing counts all of them as one function (same code) and warns
+# from the third node on, with advice that does not apply.
+_NODE_TRACING_WARNING = "triggered tf.function retracing"
 # Rich falls back to 80 columns when no standard stream is a terminal (CI, pipes,
 # subprocess captures) and wraps every log record over several lines.
 _LOG_COLUMNS_OFF_TERMINAL = "120"
@@ -92,10 +97,15 @@ def _hide_known_warnings() -> None:
     for message in _KNOWN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     logging.getLogger("py.warnings").addFilter(_drop_unfilterable_warning)
+    logging.getLogger("tensorflow").addFilter(_drop_node_tracing_warning)
 
 
 def _drop_unfilterable_warning(record: logging.LogRecord) -> bool:
     return _UNFILTERABLE_WARNING not in record.getMessage()
+
+
+def _drop_node_tracing_warning(record: logging.LogRecord) -> bool:
+    return _NODE_TRACING_WARNING not in record.getMessage()
 
 
 def _widen_log_lines_off_terminal() -> None:
