@@ -18,7 +18,14 @@ from kedro.framework.project import configure_project, pipelines
 from kedro.framework.session import KedroSession
 from kedro.io import MemoryDataset
 
-from tests_support import MODEL_INPUT, copy_data, tracking_uri
+from tests_support import (
+    MODEL_INPUT,
+    QUICK_PARAMETERS,
+    copy_data,
+    set_parameters,
+    slice_model_input,
+    tracking_uri,
+)
 
 dagster = pytest.importorskip("dagster", reason="needs the deploy extra")
 
@@ -68,7 +75,11 @@ def _step_times(instance, run_id: str) -> dict[str, tuple[float, float]]:
 def test_smoke_sweep_on_two_dagster_workers_trains_the_betas_at_once(
     project_copy, smoke_project, tmp_path
 ):
+    # What is checked is where and when the steps ran and what they recorded:
+    # a slice of the model input and small networks keep each step short.
     copy_data(smoke_project, project_copy, *MODEL_INPUT)
+    slice_model_input(project_copy, train=600, test=200)
+    set_parameters(project_copy, QUICK_PARAMETERS)
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {

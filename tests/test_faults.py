@@ -10,7 +10,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
@@ -25,6 +24,7 @@ from tests_support import (
     error_line,
     kedro,
     runs,
+    slice_model_input,
     start_kedro,
 )
 
@@ -87,14 +87,8 @@ def test_morph_before_any_training_says_to_run_kedro_run_first(project_copy):
 
 def test_nan_loss_fails_the_run_without_saving_a_model(project_copy, smoke_project):
     copy_data(smoke_project, project_copy, *MODEL_INPUT)
-    result = kedro(
-        project_copy,
-        "run",
-        "--env",
-        "smoke",
-        "--params",
-        "training.learning_rate=1e10",
-        check=False,
+    result = cli_in_process(
+        project_copy, "run", "--env", "smoke", "--params", "training.learning_rate=1e10"
     )
     last = error_line(result)
     assert last.startswith("Error: Training loss became nan in epoch 1/1, at batch")
@@ -110,16 +104,10 @@ def test_morph_with_another_latent_dim_says_so(project_copy, smoke_project):
     copy_data(
         smoke_project, project_copy, "05_model_input", "06_models/vae_model.keras"
     )
-    result = kedro(
-        project_copy,
-        "run",
-        "--env",
-        "smoke",
-        "--pipeline=morph",
-        "--params",
-        "training.latent_dim=3",
-        check=False,
-    )
+    result = cli_in_process(
+        project_copy, "run", "--env", "smoke", "--pipeline=morph",
+        "--params", "training.latent_dim=3",
+    )  # fmt: skip
     assert error_line(result) == (
         "Error: training.latent_dim: got 3, but the saved vae_model was trained with "
         "latent_dim=2; run `kedro run --params training.latent_dim=3` to train one, "
@@ -187,12 +175,8 @@ def test_signals_end_the_run_killed_and_the_rerun_resumes(project_copy, smoke_pr
     epoch further each time), then the same command once more: it resumes from
     the last checkpoint and finishes."""
     # A slice of the shared smoke run's model input: short epochs.
-    model_input = project_copy / "data" / "05_model_input"
     copy_data(smoke_project, project_copy, "05_model_input")
-    for split, n in (("train", 600), ("test", 200)):
-        for kind in ("images", "labels"):
-            path = model_input / f"{split}_{kind}.npy"
-            np.save(path, np.load(path)[:n])
+    slice_model_input(project_copy, train=600, test=200)
     command = ["run", "--env", "smoke", "--pipeline=training", "--params"]
     command.append(f"training.epochs={EPOCHS}")
 

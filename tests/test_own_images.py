@@ -16,7 +16,15 @@ import pytest
 from PIL import Image
 
 from image_folders import flat_folder, labelled_folder
-from tests_support import FIGURES, cli_in_process, error_line, kedro, tracking_uri
+from tests_support import (
+    FIGURES,
+    QUICK_PARAMETERS,
+    cli_in_process,
+    error_line,
+    kedro,
+    set_parameters,
+    tracking_uri,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +45,7 @@ def labelled(tmp_path_factory, project_factory) -> Path:
         base / "shapes", per_class=12, sizes=((96, 72), (80, 80), (60, 100))
     )
     project = project_factory(base / "project")
+    set_parameters(project, QUICK_PARAMETERS)  # small networks and grids
     # The full run and the morph in one command: one start-up, one session.
     kedro(
         project, "run", "--env", "smoke", "--pipelines=__default__,morph",
@@ -76,6 +85,7 @@ def unlabelled(tmp_path_factory, project_factory) -> tuple[Path, Path, str]:
     base = tmp_path_factory.mktemp("unlabelled")
     root = flat_folder(base / "grey", count=30, size=(28, 20), mode="L")
     project = project_factory(base / "project")
+    set_parameters(project, QUICK_PARAMETERS)
     run = kedro(project, "run", "--env", "smoke", "--params", _folder_params(root))
     return project, root, run.stdout + run.stderr
 

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
+import yaml
 
 # The figures every `kedro run` writes to 08_reporting and logs under figures/.
 FIGURES = (
@@ -123,3 +125,49 @@ def cli_in_process(project: Path, *args: str) -> subprocess.CompletedProcess:
     while mlflow.active_run():
         mlflow.end_run()
     return subprocess.CompletedProcess(args, result.exit_code, "", result.output)
+
+
+# For runs whose test checks what a run records and where, not what it learns:
+# small networks and evaluation grids (the smoke run's other values stay).
+QUICK_PARAMETERS = {
+    "training": {"filters": [8, 16, 32]},
+    "evaluation": {
+        "iwae_samples": 4,
+        "iwae_images": 50,
+        "manifold_size": 4,
+        "explorer": {"grid_size": 8, "walk_steps": 3},
+    },
+}
+
+
+def _merge(into: dict, update: dict) -> dict:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+def set_parameters(project: Path, overrides: dict, env: str = "smoke") -> None:
+    """Writes ``overrides`` into the copy's ``conf/<env>/parameters_<section>.yml``
+    files (merged key by key, as the smoke environment itself is over base).
+
+    For commands that take no ``--params``, such as a Dagster job.
+    """
+    for section, values in overrides.items():
+        path = project / "conf" / env / f"parameters_{section}.yml"
+        current = yaml.safe_load(path.read_text()) if path.exists() else None
+        current = current or {}
+        current[section] = _merge(current.get(section) or {}, values)
+        path.write_text(yaml.safe_dump(current))
+
+
+def slice_model_input(project: Path, train: int, test: int) -> None:
+    """Keeps the first ``train`` / ``test`` images (and labels) of the copy's model
+    input: shorter epochs and evaluations."""
+    model_input = project / "data" / "05_model_input"
+    for split, n in (("train", train), ("test", test)):
+        for kind in ("images", "labels"):
+            path = model_input / f"{split}_{kind}.npy"
+            np.save(path, np.load(path)[:n])
