@@ -60,38 +60,45 @@ SMOKE_EPOCHS = 3
 
 @dataclass(frozen=True)
 class SmokeRuns:
-    """The shared smoke project and what its three ``kedro`` commands printed."""
+    """The shared smoke project and what its three ``kedro`` commands left."""
 
     project: Path
-    logs: dict[str, str]  # "beta_1", "morph", "beta_4": stdout + stderr
-    versions_before_morph: list[str]  # vae_model versions after the first run
+    log: str  # stdout + stderr of the first run, the real CLI's
+    versions: dict[str, list[str]]  # vae_model versions after each command
 
 
 @pytest.fixture(scope="session")
 def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
     """One smoke project for every test that only reads a finished run's outputs.
 
-    Made once per session by the real ``kedro`` CLI, in its own copy with its
-    own MLflow store: ``kedro run --env smoke`` at β = 1, the morph pipeline on
-    its model, then a second default run at β = 4 (runs in that order in the
-    store). Tests must not write to it; one that needs to change it copies what
-    it needs (``tests_support.copy_data``).
+    Made once per session, in its own copy with its own MLflow store:
+    ``kedro run --env smoke`` at β = 1 by the real ``kedro`` CLI, then the morph
+    pipeline on its model and a second default run at β = 4, each by the
+    project's CLI in this process (``cli_in_process``: a real Kedro session
+    without a second start-up; runs in that order in the store). Tests must not
+    write to it; one that needs to change it copies what it needs
+    (``tests_support.copy_data``).
     """
-    from tests_support import kedro, model_versions
+    import mlflow
+
+    from tests_support import cli_in_process, kedro, model_versions, tracking_uri
 
     project = copy_project(tmp_path_factory.mktemp("smoke_runs") / "project")
     epochs = f"training.epochs={SMOKE_EPOCHS}"
-    logs = {}
-
-    def run(name: str, *args: str) -> None:
-        result = kedro(project, "run", "--env", "smoke", *args)
-        logs[name] = result.stdout + result.stderr
-
-    run("beta_1", "--params", epochs)
-    versions = model_versions(project)
-    run("morph", "--pipeline=morph")
-    run("beta_4", "--params", f"{epochs},training.beta=4")
-    return SmokeRuns(project, logs, versions)
+    result = kedro(project, "run", "--env", "smoke", "--params", epochs)
+    versions = {"beta_1": model_versions(project)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("MLFLOW_TRACKING_URI", tracking_uri(project))
+        for name, *args in (
+            ("morph", "--pipeline=morph"),
+            ("beta_4", "--params", f"{epochs},training.beta=4"),
+        ):
+            done = cli_in_process(project, "run", "--env", "smoke", *args)
+            assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
+            versions[name] = model_versions(project)
+    mlflow.set_tracking_uri(None)  # as before the session's in-process runs
+    return SmokeRuns(project, result.stdout + result.stderr, versions)
 
 
 @pytest.fixture(scope="session")

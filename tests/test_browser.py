@@ -248,6 +248,8 @@ def mlflow_ui(smoke: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [str(BIN / "mlflow"), "ui", "--backend-store-uri", tracking_uri(smoke)]
+    # One browser asks: one worker process (the default, 4, each imports MLflow).
+    command += ["--workers", "1"]
     process = serve(
         [*command, "--host", "127.0.0.1", "--port", str(port)],
         smoke,

@@ -33,6 +33,13 @@ pytestmark = pytest.mark.slow
 
 TRAININGS = ("sweep__beta_0_5__train_vae_model", "sweep__beta_2__train_vae_model")
 SUMMARY = "sweep__summarise_sweep"
+DAGSTER_INSTANCE = """\
+compute_logs:
+  module: dagster._core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
+telemetry:
+  enabled: false
+"""
 
 
 @pytest.mark.parametrize("env", ["base", "smoke"])
@@ -82,6 +89,9 @@ def test_smoke_sweep_on_two_dagster_workers_trains_the_betas_at_once(
     set_parameters(project_copy, QUICK_PARAMETERS)
     home = tmp_path / "dagster_home"
     home.mkdir()
+    # Dagster's own stdout/stderr capture starts four processes per step (two
+    # `tail -F`, two watchers); nothing here reads those files.
+    (home / "dagster.yaml").write_text(DAGSTER_INSTANCE)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
