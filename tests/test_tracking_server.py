@@ -1,5 +1,6 @@
-"""Against a real `mlflow server`: train in one project copy, morph from the registry
-in another that has no model and no local store, and two runs at once.
+"""Against a real `mlflow server`: train in one project copy while another trains
+at the same time, then morph and evaluate from the registry in a third that has
+no model and no local store.
 
 The server has its own backend store and artifact root and serves the artifacts
 (clients upload and download over HTTP; no shared disk). Every `kedro run` is a
@@ -97,19 +98,66 @@ def _runs(server: str) -> list[mlflow.entities.Run]:
     return client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
 
 
+# The trainer's run, by its name (the data source is its 2,000-image slice).
+TRAINER_RUN = "default β=1 d=2 fashion-mnist[:2000]"
+
+
 @pytest.fixture(scope="module")
 def trainer(tmp_path_factory, project_factory, server, smoke_project) -> Path:
     """The machine that trains: a smoke `kedro run` (2 epochs, small networks and
-    grids) logged to the server.
+    grids) logged to the server, while another machine trains on its own slice
+    (600 / 200 images) at the same time: two runs at once.
 
     Its reference classifier is the shared smoke run's (the same 2,000 images),
     so the run does not train one first.
     """
-    project = project_factory(tmp_path_factory.mktemp("trainer") / "project")
-    set_parameters(project, QUICK_PARAMETERS)
+    base = tmp_path_factory.mktemp("trainer")
+    project, other = project_factory(base / "project"), project_factory(base / "other")
+    for copy in (project, other):
+        set_parameters(copy, QUICK_PARAMETERS)
     copy_data(smoke_project, project, MODEL_INPUT[1])
-    _kedro(project, server, "run", "--env", "smoke", "--params", "training.epochs=2")
+    params = f"training.epochs={EPOCHS}"
+    slices = "data_processing.subset.train=600,data_processing.subset.test=200"
+    first = _start_kedro(project, server, "run", "--env", "smoke", "--params", params)
+    # The second once the first has made the experiment (kedro-mlflow creates
+    # it when missing; two creating it at once would collide); its run still
+    # starts while the first trains.
+    client, deadline = mlflow.MlflowClient(server), time.monotonic() + 300
+    while first.poll() is None and time.monotonic() < deadline:
+        if client.get_experiment_by_name("image_vae") is not None:
+            break
+        time.sleep(0.2)
+    second = _start_kedro(
+        other, server, "run", "--env", "smoke",
+        "--pipelines=data_processing,training,evaluation",
+        "--params", f"{params},{slices}",
+    )  # fmt: skip
+    for process in (first, second):
+        output, _ = process.communicate(timeout=900)
+        assert process.returncode == 0, output[-5000:]
     return project
+
+
+def _start_kedro(project: Path, server: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "kedro"), *args],
+        cwd=project,
+        env=_env(server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _trainer_run(server: str) -> mlflow.entities.Run:
+    (run,) = [r for r in _runs(server) if r.info.run_name == TRAINER_RUN]
+    return run
+
+
+def _trained_versions(server: str) -> list:
+    """The registered versions, oldest first: the two trainings'."""
+    versions = mlflow.MlflowClient(server).search_model_versions("name = 'image_vae'")
+    return sorted(versions, key=lambda v: int(v.version))
 
 
 @pytest.fixture(scope="module")
@@ -144,25 +192,26 @@ def _check_training_run(client: mlflow.MlflowClient, run: mlflow.entities.Run) -
 
 def test_a_run_logs_registers_and_uploads_to_the_server(server, trainer):
     client = mlflow.MlflowClient(server)
-    (run,) = _runs(server)
+    run = _trainer_run(server)
     _check_training_run(client, run)
-    assert run.info.run_name == "default β=1 d=2 fashion-mnist[:2000]"
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
     assert set(inputs) == {"train_images", "test_images"}
     profile = inputs["train_images"].dataset.profile
     assert '"features_shape": [2000, 32, 32, 1]' in profile
-    version = client.get_model_version("image_vae", "1")
+    (version,) = client.search_model_versions(f"run_id = '{run.info.run_id}'")
     assert version.tags["data_source"] == "fashion-mnist[:2000]"
-    assert version.run_id == run.info.run_id
+    assert client.get_model_version("image_vae", version.version).run_id == (
+        run.info.run_id
+    )
     # Artifacts went to the server, not beside the project.
     assert not (trainer / "mlruns").exists()
     assert not (trainer / "mlflow.db").exists()
 
 
 def test_another_machine_morphs_with_the_registered_model(server, trainer, user):
-    training_run = _runs(server)[0]
+    latest = _trained_versions(server)[-1]  # whichever training registered last
     _kedro(
         user,
         server,
@@ -180,16 +229,18 @@ def test_another_machine_morphs_with_the_registered_model(server, trainer, user)
     morph_run = _runs(server)[-1]
     assert morph_run.info.status == "FINISHED"
     tags = morph_run.data.tags
-    assert tags["pipeline"] == "morph" and tags["model_version"] == "1"
+    assert tags["pipeline"] == "morph" and tags["model_version"] == latest.version
     assert tags["model_name"] == "image_vae"
-    assert tags["model_run_id"] == training_run.info.run_id
+    assert tags["model_run_id"] == latest.run_id
     assert morph_run.info.run_name == (
-        "morph β=1 d=2 fashion-mnist[:2000] from image_vae v1"
+        f"morph β=1 d=2 fashion-mnist[:2000] from image_vae v{latest.version}"
     )
 
 
 def test_another_machine_evaluates_a_registered_version(server, trainer, user):
-    training_run = _runs(server)[0]
+    training_run = _trainer_run(server)
+    client = mlflow.MlflowClient(server)
+    (version,) = client.search_model_versions(f"run_id = '{training_run.info.run_id}'")
     _kedro(
         user,
         server,
@@ -198,7 +249,7 @@ def test_another_machine_evaluates_a_registered_version(server, trainer, user):
         "smoke",
         "--pipeline=evaluation",
         "--params",
-        "evaluation.model_uri=models:/image_vae/1",
+        f"evaluation.model_uri=models:/image_vae/{version.version}",
     )
     metrics = json.loads((user / "data/08_reporting/test_metrics.json").read_text())
     # The same model on the same 500 test images: the trainer's numbers.
@@ -209,7 +260,7 @@ def test_another_machine_evaluates_a_registered_version(server, trainer, user):
     assert history_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     evaluation_run = _runs(server)[-1]
     assert evaluation_run.info.status == "FINISHED"
-    assert evaluation_run.data.tags["model_version"] == "1"
+    assert evaluation_run.data.tags["model_version"] == version.version
     assert evaluation_run.data.tags["model_run_id"] == training_run.info.run_id
 
 
@@ -234,51 +285,26 @@ def test_a_uri_that_does_not_resolve_stops_the_run_before_it_starts(
     assert len(_runs(server)) == before
 
 
-def test_two_runs_at_once_both_finish_and_register_distinct_versions(
-    server, trainer, user
-):
-    """Each on its own slice (small: what is checked is that both finish and
-    register): the data inputs differ."""
-    args = ["run", "--env", "smoke", "--pipelines=data_processing,training,evaluation"]
-    params = f"training.epochs={EPOCHS},data_processing.subset.test=200"
-    runs_before = {r.info.run_id for r in _runs(server)}
-    processes = [
-        subprocess.Popen(
-            [str(Path(sys.executable).parent / "kedro"), *args, *extra],
-            cwd=project,
-            env=_env(server),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for project, extra in (
-            (trainer, ["--params", f"{params},data_processing.subset.train=600"]),
-            (user, ["--params", f"{params},data_processing.subset.train=300"]),
-        )
-    ]
-    for process in processes:
-        output, _ = process.communicate(timeout=900)
-        assert process.returncode == 0, output[-5000:]
-
+def test_two_runs_at_once_both_finish_and_register_distinct_versions(server, trainer):
+    """The trainer's run and the other machine's, started together (``trainer``),
+    each on its own slice: both finish, register, and record different data."""
     client = mlflow.MlflowClient(server)
-    new = [r for r in _runs(server) if r.info.run_id not in runs_before]
-    assert len(new) == 2
-    for run in new:
+    versions = _trained_versions(server)
+    assert [v.version for v in versions] == ["1", "2"]
+    trained = [client.get_run(v.run_id) for v in versions]
+    assert len({r.info.run_id for r in trained}) == 2
+    for run in trained:
         _check_training_run(client, run)
-    versions = {
-        client.search_model_versions(f"run_id = '{r.info.run_id}'")[0].version
-        for r in new
-    }
-    assert len(versions) == 2 and "1" not in versions
+    assert _trainer_run(server).info.run_id in {r.info.run_id for r in trained}
     digests = {
         next(
             d.dataset.digest
             for d in r.inputs.dataset_inputs
             if d.dataset.name == "train_images"
         )
-        for r in new
+        for r in trained
     }
-    assert len(digests) == 2  # 600 vs 300 training images
+    assert len(digests) == 2  # 2000 vs 600 training images
 
 
 def _env(server: str) -> dict[str, str]:
