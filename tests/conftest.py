@@ -56,6 +56,13 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # Epochs of the shared smoke runs: more than one, so metric histories and loss
 # charts have several points.
 SMOKE_EPOCHS = 3
+# Smaller networks and IWAE estimate than conf/smoke's, for shorter runs; the
+# figures and the latent explorer keep the smoke environment's sizes (the
+# browser tests look at them).
+SMOKE_RUN_PARAMETERS = {
+    "training": {"filters": [8, 16, 32]},
+    "evaluation": {"iwae_samples": 4, "iwae_images": 50},
+}
 
 
 @dataclass(frozen=True)
@@ -71,19 +78,27 @@ class SmokeRuns:
 def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
     """One smoke project for every test that only reads a finished run's outputs.
 
-    Made once per session, in its own copy with its own MLflow store:
-    ``kedro run --env smoke`` at β = 1 by the real ``kedro`` CLI, then the morph
-    pipeline on its model and a second default run at β = 4, each by the
-    project's CLI in this process (``cli_in_process``: a real Kedro session
-    without a second start-up; runs in that order in the store). Tests must not
-    write to it; one that needs to change it copies what it needs
+    Made once per session, in its own copy with its own MLflow store and
+    ``SMOKE_RUN_PARAMETERS`` in its conf/smoke: ``kedro run --env smoke`` at
+    β = 1 by the real ``kedro`` CLI, then the morph pipeline on its model and a
+    second default run at β = 4, each by the project's CLI in this process
+    (``cli_in_process``: a real Kedro session without a second start-up; runs
+    in that order in the store). Tests must not write to it; one that needs to
+    change it copies what it needs
     (``tests_support.copy_data``).
     """
     import mlflow
 
-    from tests_support import cli_in_process, kedro, model_versions, tracking_uri
+    from tests_support import (
+        cli_in_process,
+        kedro,
+        model_versions,
+        set_parameters,
+        tracking_uri,
+    )
 
     project = copy_project(tmp_path_factory.mktemp("smoke_runs") / "project")
+    set_parameters(project, SMOKE_RUN_PARAMETERS)
     epochs = f"training.epochs={SMOKE_EPOCHS}"
     result = kedro(project, "run", "--env", "smoke", "--params", epochs)
     versions = {"beta_1": model_versions(project)}

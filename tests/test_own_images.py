@@ -1,8 +1,9 @@
 """End to end: the real `kedro run` CLI on image folders drawn with Pillow.
 
 A labelled RGB folder of several sizes larger than `max_side` (so every image
-is resized), and a flat unlabelled grey folder of non-square images; each run
-in its own project copy with its own MLflow store, in the `smoke` environment.
+is resized), and a flat unlabelled grey folder of non-square images (its run by
+the project's CLI in this process); each run in its own project copy with its
+own MLflow store, in the `smoke` environment.
 """
 
 from __future__ import annotations
@@ -86,8 +87,16 @@ def unlabelled(tmp_path_factory, project_factory) -> tuple[Path, Path, str]:
     root = flat_folder(base / "grey", count=30, size=(28, 20), mode="L")
     project = project_factory(base / "project")
     set_parameters(project, QUICK_PARAMETERS)
-    run = kedro(project, "run", "--env", "smoke", "--params", _folder_params(root))
-    return project, root, run.stdout + run.stderr
+    # In this process (the labelled folder's run is the real CLI's): its
+    # outputs and the messages it logs are the check.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("MLFLOW_TRACKING_URI", tracking_uri(project))
+        run = cli_in_process(
+            project, "run", "--env", "smoke", "--params", _folder_params(root)
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return project, root, run.stdout
 
 
 def test_unlabelled_grey_folder_leaves_out_what_needs_labels(unlabelled):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMOKE_EPOCHS
+from conftest import SMOKE_EPOCHS, SMOKE_RUN_PARAMETERS
 from tests_support import FIGURES, cli_in_process, model_versions, runs, tracking_uri
 
 pytestmark = pytest.mark.slow
@@ -78,7 +78,8 @@ def test_mlflow_run_records_params_live_metrics_figures_model_and_tags(smoke):
     assert params["training.beta"] == "1.0"
     assert params["training.latent_dim"] == "2"
     assert params["training.epochs"] == str(SMOKE_EPOCHS)
-    assert params["training.filters"] == "[32, 64, 128]"
+    filters = SMOKE_RUN_PARAMETERS["training"]["filters"]
+    assert params["training.filters"] == str(filters)
     assert params["data_processing.subset.train"] == "2000"
     assert params["evaluation.latent_path.steps"] == "20"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -107,12 +108,23 @@ def copy_data(source: Path, project: Path, *paths: str) -> Path:
     return project
 
 
+class _Messages(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def cli_in_process(project: Path, *args: str) -> subprocess.CompletedProcess:
     """The project's ``kedro`` command run in this process (Click's runner) in
-    ``project``, the working directory, as a CompletedProcess for ``error_line``.
+    ``project``, the working directory, as a CompletedProcess for ``error_line``:
+    what the command printed is its stderr, the messages it logged (INFO and
+    above, one a line, without tracebacks) its stdout.
 
-    For checks of what a command says before or instead of its work; the real
-    CLI's start-up and signal handling keep their subprocess tests.
+    For checks of what a command says or writes; the real CLI's start-up and
+    signal handling keep their subprocess tests.
     """
     from click.testing import CliRunner
     from kedro.framework.startup import bootstrap_project
@@ -120,11 +132,17 @@ def cli_in_process(project: Path, *args: str) -> subprocess.CompletedProcess:
     from image_vae.cli import cli
 
     assert Path.cwd().resolve() == project.resolve(), "chdir to the project first"
-    bootstrap_project(project)
-    result = CliRunner().invoke(cli, list(args))
+    bootstrap_project(project)  # configures logging: the handler comes after
+    messages = _Messages()
+    logging.getLogger().addHandler(messages)
+    try:
+        result = CliRunner().invoke(cli, list(args))
+    finally:
+        logging.getLogger().removeHandler(messages)
     while mlflow.active_run():
         mlflow.end_run()
-    return subprocess.CompletedProcess(args, result.exit_code, "", result.output)
+    log = "\n".join(messages.lines)
+    return subprocess.CompletedProcess(args, result.exit_code, log, result.output)
 
 
 # For runs whose test checks what a run records and where, not what it learns:
