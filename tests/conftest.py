@@ -70,7 +70,9 @@ class SmokeRuns:
     """The shared smoke project and what its three ``kedro`` commands left."""
 
     project: Path
-    log: str  # stdout + stderr of the first run, the real CLI's
+    # "beta_1", "morph", "beta_4": the real CLI's stdout + stderr for the first;
+    # for the in-process two, the messages they logged, each after its level.
+    logs: dict[str, str]
     versions: dict[str, list[str]]  # vae_model versions after each command
 
 
@@ -101,6 +103,7 @@ def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
     set_parameters(project, SMOKE_RUN_PARAMETERS)
     epochs = f"training.epochs={SMOKE_EPOCHS}"
     result = kedro(project, "run", "--env", "smoke", "--params", epochs)
+    logs = {"beta_1": result.stdout + result.stderr}
     versions = {"beta_1": model_versions(project)}
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(project)
@@ -111,9 +114,9 @@ def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
         ):
             done = cli_in_process(project, "run", "--env", "smoke", *args)
             assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
-            versions[name] = model_versions(project)
+            logs[name], versions[name] = done.stdout, model_versions(project)
     mlflow.set_tracking_uri(None)  # as before the session's in-process runs
-    return SmokeRuns(project, result.stdout + result.stderr, versions)
+    return SmokeRuns(project, logs, versions)
 
 
 @pytest.fixture(scope="session")

@@ -151,7 +151,9 @@ def test_morph_reuses_the_saved_model_without_training(smoke_runs):
     training_run, morph_run, _ = runs(smoke_runs.project)
     assert "loss" in training_run.data.metrics
     assert not {"loss", "kl_loss"} & set(morph_run.data.metrics)
-    assert "Running node: train_vae_model" in smoke_runs.log
+    assert "Running node: walk_toward_target_class" in smoke_runs.logs["morph"]
+    assert "train_vae_model" not in smoke_runs.logs["morph"]
+    assert "Running node: train_vae_model" in smoke_runs.logs["beta_1"]
 
 
 def test_runs_log_no_warnings(smoke_runs):

@@ -114,14 +114,16 @@ class _Messages(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+        self.lines.append(f"{record.levelname:>8} {record.getMessage()}")
 
 
 def cli_in_process(project: Path, *args: str) -> subprocess.CompletedProcess:
     """The project's ``kedro`` command run in this process (Click's runner) in
     ``project``, the working directory, as a CompletedProcess for ``error_line``:
     what the command printed is its stderr, the messages it logged (INFO and
-    above, one a line, without tracebacks) its stdout.
+    above, one a line after its level, as in a log: ``"    INFO Running node:
+    ..."``, without tracebacks) its stdout. Python warnings raised in this
+    process go to pytest's warnings summary, not there.
 
     For checks of what a command says or writes; the real CLI's start-up and
     signal handling keep their subprocess tests.
