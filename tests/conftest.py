@@ -86,8 +86,7 @@ def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
     second default run at β = 4, each by the project's CLI in this process
     (``cli_in_process``: a real Kedro session without a second start-up; runs
     in that order in the store). Tests must not write to it; one that needs to
-    change it copies what it needs
-    (``tests_support.copy_data``).
+    change it copies what it needs (``tests_support.copy_data``).
     """
     import mlflow
 

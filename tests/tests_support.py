@@ -173,7 +173,8 @@ def set_parameters(project: Path, overrides: dict, env: str = "smoke") -> None:
     """Writes ``overrides`` into the copy's ``conf/<env>/parameters_<section>.yml``
     files (merged key by key, as the smoke environment itself is over base).
 
-    For commands that take no ``--params``, such as a Dagster job.
+    For commands that take no ``--params`` (a Dagster job), and for lists, which
+    ``--params`` would split at their commas.
     """
     for section, values in overrides.items():
         path = project / "conf" / env / f"parameters_{section}.yml"
