@@ -39,7 +39,7 @@ _UNFILTERABLE_WARNING = "Add type hints to the `predict` method"
 # Every node that needs the VAE loads it anew from the catalog, and its networks'
 # compiled predict functions are traced once per load; TensorFlow's detector of
 # excessive retracing counts all of them as one function (same code) and warns
-# from the third node on, with advice that does not apply.
+# after a few nodes, with advice that does not apply.
 _NODE_TRACING_WARNING = "triggered tf.function retracing"
 # Rich falls back to 80 columns when no standard stream is a terminal (CI, pipes,
 # subprocess captures) and wraps every log record over several lines.

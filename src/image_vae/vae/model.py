@@ -362,10 +362,9 @@ def _batched(
     eager calls on a 2-core CPU; ``predict`` would add about 0.3 s of set-up per
     call. A short batch (the last, or a call with fewer rows) is padded with
     zeros to ``batch_size`` rows and the padding's outputs dropped, so that the
-    function is traced once per network and batch size: every other length
-    traced it anew, and a run's few dozen calls of odd lengths made TensorFlow
-    warn about excessive retracing. Rows are computed independently, so the
-    padding changes no output.
+    function is traced once per network and batch size instead of once more
+    for every other length. Rows are computed independently, so the padding
+    changes no output.
 
     Args:
         function: Maps a batch to a sequence of tensors with a leading batch axis.

@@ -3,6 +3,7 @@
 Keeping the stored arrays uint8 (4x smaller than float32, and memory-mapped by the
 catalog) is what lets a set larger than RAM train; every place that hands images
 to a network calls one of these two helpers on the batch it is about to use.
+:class:`RowReader` and :func:`row_batches` feed such batches to ``fit``.
 """
 
 from __future__ import annotations
@@ -98,9 +99,9 @@ def row_batches(
 
     tf.data's autotuning is off. Its model thread makes the deletion of an
     iterator wait for it, and Keras deletes one after every epoch and every
-    validation pass: measured here, epochs began after 2-17 s of waiting (up to
-    35 s in a full-size run), and fit ended 18 s late, in 100 s of training.
-    With fixed parallelism the wait is gone and the epochs are as fast.
+    validation pass: measured here, epochs began after up to 17 s of waiting
+    (35 s in a full-size run). With fixed parallelism the wait is gone and the
+    epochs are as fast (bench/README.md).
 
     Args:
         n_rows: Rows in the array ``gather`` reads.
