@@ -17,7 +17,7 @@ run:
 	echo "make run: $$(( $$(date +%s) - start )) s in all"; exit $$status
 
 test: setup-dev data browser
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4 --durations=15
 
 # The virtual environment, rebuilt only when pyproject.toml changes.
 $(BIN)/activate:

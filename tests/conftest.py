@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -16,6 +17,35 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RAW_DIR = PROJECT_ROOT / "data" / "01_raw" / "fashion-mnist"
+
+
+# Under pytest-xdist (`make test`: --dist=loadfile --no-loadscope-reorder), each
+# file runs on one worker, files handed out in collection order. The longest
+# start first, so that no worker is left finishing one alone; the first two
+# alternate between needing the shared smoke runs (``smoke_runs``, made by the
+# first worker that asks) and not, so that the other worker is busy meanwhile.
+LONGEST_FIRST = (
+    "tests/test_tracking_server.py",
+    "tests/test_own_images.py",
+    "tests/test_deploy.py",
+    "tests/pipelines/test_wiring.py",
+    "tests/test_faults.py",
+    "tests/vae/test_training.py",
+    "tests/test_browser.py",
+    "tests/pipelines/sweep/test_sweep_run.py",
+    "tests/test_run.py",
+    "tests/vae/test_distribution.py",
+    "tests/test_notebook.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(
+        key=lambda item: rank.get(
+            item.path.relative_to(PROJECT_ROOT).as_posix(), len(rank)
+        )
+    )
 
 
 def copy_project(root: Path) -> Path:
@@ -76,18 +106,38 @@ class SmokeRuns:
     versions: dict[str, list[str]]  # vae_model versions after each command
 
 
-@pytest.fixture(scope="session")
-def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
-    """One smoke project for every test that only reads a finished run's outputs.
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    make: Callable[[Path], dict],
+) -> tuple[Path, dict]:
+    """``make(folder)`` once per test session, its folder and JSON record shared.
 
-    Made once per session, in its own copy with its own MLflow store and
-    ``SMOKE_RUN_PARAMETERS`` in its conf/smoke: ``kedro run --env smoke`` at
-    β = 1 by the real ``kedro`` CLI, then the morph pipeline on its model and a
-    second default run at β = 4, each by the project's CLI in this process
-    (``cli_in_process``: a real Kedro session without a second start-up; runs
-    in that order in the store). Tests must not write to it; one that needs to
-    change it copies what it needs (``tests_support.copy_data``).
+    Under pytest-xdist (``make test`` runs two workers) every worker has its own
+    session fixtures; the first worker that needs this one makes it in the
+    session's shared temporary folder, under a file lock, and the others wait
+    for it and read its record (pytest-xdist's documented pattern). ``make``
+    returns what the record keeps.
     """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        return folder, make(folder)
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # the workers' common parent
+    folder, record = shared / name, shared / f"{name}.json"
+    with FileLock(shared / f"{name}.lock"):
+        if not record.exists():
+            if folder.exists():
+                pytest.fail(
+                    f"{name}: another worker failed to make it (its error is above)"
+                )
+            folder.mkdir()
+            record.write_text(json.dumps(make(folder)))
+    return folder, json.loads(record.read_text())
+
+
+def _make_smoke_runs(folder: Path) -> dict:
     import mlflow
 
     from tests_support import (
@@ -98,7 +148,7 @@ def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
         tracking_uri,
     )
 
-    project = copy_project(tmp_path_factory.mktemp("smoke_runs") / "project")
+    project = copy_project(folder / "project")
     set_parameters(project, SMOKE_RUN_PARAMETERS)
     epochs = f"training.epochs={SMOKE_EPOCHS}"
     result = kedro(project, "run", "--env", "smoke", "--params", epochs)
@@ -115,7 +165,24 @@ def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
             assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
             logs[name], versions[name] = done.stdout, model_versions(project)
     mlflow.set_tracking_uri(None)  # as before the session's in-process runs
-    return SmokeRuns(project, logs, versions)
+    return {"logs": logs, "versions": versions}
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> SmokeRuns:
+    """One smoke project for every test that only reads a finished run's outputs.
+
+    Made once per session (``made_once``: once for all pytest-xdist workers), in
+    its own copy with its own MLflow store and ``SMOKE_RUN_PARAMETERS`` in its
+    conf/smoke: ``kedro run --env smoke`` at β = 1 by the real ``kedro`` CLI,
+    then the morph pipeline on its model and a second default run at β = 4, each
+    by the project's CLI in the making process (``cli_in_process``: a real Kedro
+    session without a second start-up; runs in that order in the store). Tests
+    must not write to it; one that needs to change it copies what it needs
+    (``tests_support.copy_data``).
+    """
+    folder, record = made_once(tmp_path_factory, "smoke_runs", _make_smoke_runs)
+    return SmokeRuns(folder / "project", record["logs"], record["versions"])
 
 
 @pytest.fixture(scope="session")
@@ -125,9 +192,17 @@ def smoke_project(smoke_runs: SmokeRuns) -> Path:
 
 
 @pytest.fixture(scope="session")
-def viz_build(smoke_project: Path) -> Path:
-    """``kedro viz build`` of the shared smoke project: its ``build`` folder."""
+def viz_build(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``kedro viz build`` of the shared smoke project: its ``build`` folder.
+
+    Built once for all pytest-xdist workers (``made_once``), into the smoke
+    project, which its readers otherwise leave unchanged.
+    """
     from tests_support import kedro
 
-    kedro(smoke_project, "viz", "build")
+    def build(_: Path) -> dict:
+        kedro(smoke_project, "viz", "build")
+        return {}
+
+    made_once(tmp_path_factory, "viz_build", build)
     return smoke_project / "build"
