@@ -7,12 +7,17 @@ Run this file as a script to strip the notebook's outputs before committing:
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import pytest
+from jupyter_client import AsyncKernelClient, AsyncKernelManager
+from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets import Type, default
 
 from tests_support import tracking_uri
 
@@ -22,6 +27,38 @@ NOTEBOOK = (
 WIDGET_CELLS = 3  # Try: chosen point, straight path, class morph
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+class _SlicedPollChannel(AsyncZMQSocketChannel):
+    """Waits for a message in 1 s polls instead of one long one.
+
+    nbclient awaits a cell's reply with one poll of the shell socket for the
+    whole cell timeout, while it reads the iopub socket. On a loaded machine
+    that poll can miss the reply of a cell that opens widgets and return only at
+    the timeout (jupyter/nbclient#312): 120 s lost after the first widget cell,
+    in two full-suite runs of four, and with this test alone beside four
+    CPU-bound processes. A fresh poll every second finds the reply within one.
+    """
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 1.0 if deadline is None else deadline - time.monotonic()
+            try:
+                return await super().get_msg(timeout=max(0.0, min(1.0, left)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+
+class _SlicedPollClient(AsyncKernelClient):
+    shell_channel_class = Type(_SlicedPollChannel)
+
+
+class _KernelManager(AsyncKernelManager):
+    @default("client_factory")
+    def _client_factory_default(self) -> type:
+        return _SlicedPollClient
 
 
 def strip_outputs(path: Path) -> None:
@@ -65,6 +102,7 @@ def test_notebook_runs_top_to_bottom_on_the_smoke_outputs(
         notebook,
         timeout=120,
         kernel_name="python3",
+        kernel_manager_class=_KernelManager,
         resources={"metadata": {"path": str(notebooks)}},
     )
     try:
