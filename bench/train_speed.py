@@ -58,6 +58,7 @@ IDENTICAL = {
     "learning_rate": 1e-3,
     "learning_rate_schedule": "constant",
     "ema_momentum": None,
+    "adam_beta_2": 0.999,
 }
 
 
@@ -774,7 +775,7 @@ def markdown_report(report: dict) -> str:
         cells(["precision", *(rows[n]["precision"] for n in names)]),
         cells(
             [
-                "batch, learning rate, weight averaging",
+                "batch, learning rate, weight averaging, Adam's beta_2",
                 *(
                     f"{rows[n]['params']['batch_size']}, "
                     f"{rows[n]['params']['learning_rate']:g} "
@@ -784,6 +785,7 @@ def markdown_report(report: dict) -> str:
                         if rows[n]["params"].get("ema_momentum") is not None
                         else "none"
                     )
+                    + f", {rows[n]['params'].get('adam_beta_2', 0.999):g}"
                     for n in names
                 ),
             ]

@@ -36,6 +36,7 @@ DEFAULTS = {
     "learning_rate": 0.003,
     "learning_rate_schedule": "cosine",
     "ema_momentum": 0.98,
+    "adam_beta_2": 0.99,
     "precision": "auto",
 }
 
@@ -54,10 +55,12 @@ def test_throughput_sides_share_the_reference_hyperparameters(bench):
         assert sides[name]["learning_rate"] == 1e-3
         assert sides[name]["learning_rate_schedule"] == "constant"
         assert sides[name]["ema_momentum"] is None
+        assert sides[name]["adam_beta_2"] == 0.999  # Keras' Adam default
     assert sides["project"]["precision"] == "auto"
     assert sides["project (float32)"]["precision"] == "float32"
     assert sides["project (defaults)"]["learning_rate"] == 0.003
     assert sides["project (defaults)"]["ema_momentum"] == 0.98
+    assert sides["project (defaults)"]["adam_beta_2"] == 0.99
 
 
 def test_no_float32_side_when_the_default_is_float32_or_one_is_asked_for(bench):

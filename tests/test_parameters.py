@@ -45,6 +45,10 @@ BAD_PARAMETERS = [
         "training.ema_momentum: got 1; allowed: a number < 1",
     ),
     (
+        {"training": {"adam_beta_2": 1}},
+        "training.adam_beta_2: got 1; allowed: a number < 1",
+    ),
+    (
         {"training": {"reconstruction_loss": "l1"}},
         "training.reconstruction_loss: got 'l1'; allowed: 'bce' or 'mse'",
     ),

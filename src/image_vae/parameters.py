@@ -78,9 +78,10 @@ class TrainingParams(_Section):
     reconstruction_loss: Literal["bce", "mse"] = "bce"
     epochs: PositiveInt = 20
     batch_size: PositiveInt = 100
-    learning_rate: PositiveFloat = 3e-3
+    learning_rate: PositiveFloat = 4e-3
     learning_rate_schedule: Literal["constant", "cosine"] = "cosine"
     ema_momentum: float | None = Field(default=0.98, ge=0, lt=1)
+    adam_beta_2: float = Field(default=0.99, gt=0, lt=1)
     seed: Seed = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
     precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"

@@ -335,6 +335,22 @@ def test_momentum_outside_zero_to_one_is_rejected(momentum):
         _fit(_model(), _strokes(), ema_momentum=momentum)
 
 
+@pytest.mark.parametrize("beta_2", [1.0, 0.0])
+def test_adam_beta_2_outside_zero_to_one_is_rejected(beta_2):
+    with pytest.raises(ValueError, match=r"adam_beta_2 must be in \(0, 1\)"):
+        _fit(_model(), _strokes(), adam_beta_2=beta_2)
+
+
+def test_adam_beta_2_reaches_the_optimizer():
+    images = _strokes(200, seed=1)
+    runs = [
+        _fit(_model(), images, epochs=2, adam_beta_2=beta_2)["loss"]
+        for beta_2 in (0.9, 0.999)
+    ]
+
+    assert runs[0] != pytest.approx(runs[1], rel=1e-4)
+
+
 def test_same_seed_gives_the_same_history():
     images = _strokes(200, seed=1)
 

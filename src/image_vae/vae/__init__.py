@@ -4,8 +4,9 @@ A notebook can use it on its own::
 
     from image_vae.vae import VAE, fit_vae
     model = VAE(input_shape=(32, 32, 1), latent_dim=2)
-    fit_vae(model, x_train, x_test, epochs=20, batch_size=100,
-            learning_rate=3e-3, schedule="cosine", ema_momentum=0.98, seed=42)
+    fit_vae(model, x_train, x_test, epochs=7, batch_size=100,
+            learning_rate=4e-3, schedule="cosine", ema_momentum=0.98,
+            adam_beta_2=0.99, seed=42)
     z_mean, z_log_var = model.encode(x_test)
 
 Importing it registers the model's two Keras classes (``VAE`` and its

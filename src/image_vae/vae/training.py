@@ -219,6 +219,7 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
     precision: Precision = "float32",
     schedule: Schedule = "constant",
     ema_momentum: float | None = None,
+    adam_beta_2: float = 0.999,
 ) -> dict[str, list[float]]:
     """Compiles ``model`` with Adam and trains it on images.
 
@@ -261,6 +262,8 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
             see the average at the end of each epoch, and the model ends with
             the average. The momentum is capped by :func:`ema_momentum_for`.
             ``None`` trains without averaging.
+        adam_beta_2: Adam's decay rate of its squared-gradient average (Keras'
+            ``beta_2``; 0.999 is Keras' default and the reference's).
 
     Returns:
         The history: ``loss``, ``reconstruction_loss``, ``kl_loss`` (and the
@@ -268,13 +271,18 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
 
     Raises:
         NonFiniteLossError: If the training loss becomes NaN or infinite.
-        ValueError: If ``precision`` or ``schedule`` is unknown, or
-            ``ema_momentum`` is outside ``[0, 1)``.
+        ValueError: If ``precision`` or ``schedule`` is unknown,
+            ``ema_momentum`` is outside ``[0, 1)`` or ``adam_beta_2`` outside
+            ``(0, 1)``.
     """
     if ema_momentum is not None and not 0 <= ema_momentum < 1:
         raise ValueError(
             f"ema_momentum must be in [0, 1), or None for no weight averaging. "
             f"Received: ema_momentum={ema_momentum!r}"
+        )
+    if not 0 < adam_beta_2 < 1:
+        raise ValueError(
+            f"adam_beta_2 must be in (0, 1). Received: adam_beta_2={adam_beta_2!r}"
         )
     if schedule not in SCHEDULES:
         raise ValueError(
@@ -300,7 +308,7 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         else {"use_ema": True, "ema_momentum": ema_momentum_for(ema_momentum, steps)}
     )
     trainer.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, **averaging),
+        optimizer=keras.optimizers.Adam(learning_rate, beta_2=adam_beta_2, **averaging),
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,
     )

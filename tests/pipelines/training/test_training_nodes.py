@@ -26,6 +26,7 @@ def test_train_model_passes_the_training_parameters_on(
         "learning_rate": 0.002,
         "learning_rate_schedule": "constant",
         "ema_momentum": ema_momentum,
+        "adam_beta_2": 0.95,
         "precision": "float32",
         "seed": 3,
         "checkpoint_dir": str(tmp_path),
@@ -41,5 +42,6 @@ def test_train_model_passes_the_training_parameters_on(
     assert seen["learning_rate"] == 0.002
     assert seen["schedule"] == "constant"
     assert seen["ema_momentum"] == ema_momentum
+    assert seen["adam_beta_2"] == 0.95
     assert seen["precision"] == "float32"
     assert len(history) == 2

@@ -87,6 +87,7 @@ def train_model(
             learning_rate=config.learning_rate,
             schedule=config.learning_rate_schedule,
             ema_momentum=config.ema_momentum,
+            adam_beta_2=config.adam_beta_2,
             seed=config.seed,
             callbacks=live_callbacks(),
             backup_dir=checkpoint_path(config, train_images),
