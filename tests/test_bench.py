@@ -33,7 +33,7 @@ def _sides(
 DEFAULTS = {
     "latent_dim": 2,
     "batch_size": 100,
-    "learning_rate": 0.003,
+    "learning_rate": 0.004,
     "learning_rate_schedule": "cosine",
     "ema_momentum": 0.98,
     "adam_beta_2": 0.99,
@@ -58,7 +58,7 @@ def test_throughput_sides_share_the_reference_hyperparameters(bench):
         assert sides[name]["adam_beta_2"] == 0.999  # Keras' Adam default
     assert sides["project"]["precision"] == "auto"
     assert sides["project (float32)"]["precision"] == "float32"
-    assert sides["project (defaults)"]["learning_rate"] == 0.003
+    assert sides["project (defaults)"]["learning_rate"] == 0.004
     assert sides["project (defaults)"]["ema_momentum"] == 0.98
     assert sides["project (defaults)"]["adam_beta_2"] == 0.99
 

@@ -76,7 +76,7 @@ class TrainingParams(_Section):
     filters: list[PositiveInt] = Field(default=[32, 64, 128], min_length=1)
     beta: float = Field(default=1.0, ge=0)
     reconstruction_loss: Literal["bce", "mse"] = "bce"
-    epochs: PositiveInt = 20
+    epochs: PositiveInt = 7
     batch_size: PositiveInt = 100
     learning_rate: PositiveFloat = 4e-3
     learning_rate_schedule: Literal["constant", "cosine"] = "cosine"
