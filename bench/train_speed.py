@@ -364,10 +364,12 @@ def make_sides(
 
     When the default batch size or learning rate differ from the reference's,
     a ``project (defaults)`` side runs the defaults for the time-to-quality
-    comparison; otherwise the ``project`` side serves both. When the default
-    precision is not float32 (``auto`` counts as what ``auto_precision`` says
-    it is on this machine), a ``project (float32)`` side trains the same step
-    in float32 (unless a ``--side`` already does).
+    comparison; otherwise the ``project`` side serves both. A ``project
+    (float32)`` side trains the same step in float32 when the default precision
+    is not float32 (``auto`` counts as what ``auto_precision`` says it is on
+    this machine), and a ``project (bfloat16)`` side in mixed bfloat16 when it
+    is and the CPU has bfloat16 instructions (unless a ``--side`` already
+    trains in that precision).
     """
     data = str(project / "data" / "05_model_input")
 
@@ -412,12 +414,16 @@ def make_sides(
     precision = defaults.get("precision", "float32")
     if precision == "auto" and auto_precision is not None:
         precision = auto_precision
-    if precision != "float32" and not any(
-        side.spec["params"].get("precision") == "float32" for side in extras
+    # What the precision default is worth where the CPU offers a choice: the same
+    # step in the other precision (bfloat16 only on a CPU with its instructions).
+    other = "mixed_bfloat16" if precision == "float32" else "float32"
+    offered = other == "float32" or auto_precision == "mixed_bfloat16"
+    if offered and not any(
+        side.spec["params"].get("precision") == other for side in extras
     ):
-        # What the precision default is worth: the same step in float32.
-        params = {**identical, "precision": "float32"}
-        sides.append(Side("project (float32)", spec("project", params, args.epochs)))
+        params = {**identical, "precision": other}
+        name = "project (float32)" if other == "float32" else "project (bfloat16)"
+        sides.append(Side(name, spec("project", params, args.epochs)))
     return sides + extras
 
 

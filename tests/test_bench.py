@@ -37,41 +37,56 @@ DEFAULTS = {
     "learning_rate_schedule": "cosine",
     "ema_momentum": 0.98,
     "adam_beta_2": 0.99,
-    "precision": "auto",
+    "precision": "float32",
 }
 
 
 def test_throughput_sides_share_the_reference_hyperparameters(bench):
-    sides = _sides(bench, DEFAULTS)
+    # On a CPU with bfloat16 instructions: the other precision is measured too.
+    sides = _sides(bench, DEFAULTS, auto="mixed_bfloat16")
 
     assert list(sides) == [
         "reference",
         "project",
         "project (defaults)",
-        "project (float32)",
+        "project (bfloat16)",
     ]
-    for name in ("reference", "project", "project (float32)"):
+    for name in ("reference", "project", "project (bfloat16)"):
         assert sides[name]["batch_size"] == 100
         assert sides[name]["learning_rate"] == 1e-3
         assert sides[name]["learning_rate_schedule"] == "constant"
         assert sides[name]["ema_momentum"] is None
         assert sides[name]["adam_beta_2"] == 0.999  # Keras' Adam default
-    assert sides["project"]["precision"] == "auto"
-    assert sides["project (float32)"]["precision"] == "float32"
+    assert sides["project"]["precision"] == "float32"
+    assert sides["project (bfloat16)"]["precision"] == "mixed_bfloat16"
     assert sides["project (defaults)"]["learning_rate"] == 0.004
     assert sides["project (defaults)"]["ema_momentum"] == 0.98
     assert sides["project (defaults)"]["adam_beta_2"] == 0.99
 
 
-def test_no_float32_side_when_the_default_is_float32_or_one_is_asked_for(bench):
-    assert "project (float32)" not in _sides(
-        bench, {**DEFAULTS, "precision": "float32"}
-    )
-    # auto on a CPU without bfloat16 (or under ONEDNN_MAX_CPU_ISA=AVX2).
-    assert "project (float32)" not in _sides(bench, DEFAULTS, auto="float32")
-    assert "project (float32)" in _sides(bench, DEFAULTS, auto="mixed_bfloat16")
+def test_bfloat16_side_only_where_the_cpu_has_bfloat16(bench):
+    assert list(_sides(bench, DEFAULTS, auto="float32")) == [
+        "reference",
+        "project",
+        "project (defaults)",
+    ]
+    assert "project (bfloat16)" not in _sides(bench, DEFAULTS)
 
-    sides = _sides(bench, DEFAULTS, "fp32:precision=float32")
+    sides = _sides(bench, DEFAULTS, "bf16:precision=mixed_bfloat16", auto="mixed_bfloat16")
+
+    assert "project (bfloat16)" not in sides
+    assert sides["bf16"]["precision"] == "mixed_bfloat16"
+
+
+def test_float32_side_when_the_default_is_bfloat16_or_auto_is(bench):
+    auto = {**DEFAULTS, "precision": "auto"}
+    assert "project (float32)" not in _sides(bench, auto, auto="float32")
+    assert "project (float32)" in _sides(bench, auto, auto="mixed_bfloat16")
+    assert "project (float32)" in _sides(
+        bench, {**DEFAULTS, "precision": "mixed_bfloat16"}
+    )
+
+    sides = _sides(bench, auto, "fp32:precision=float32", auto="mixed_bfloat16")
 
     assert "project (float32)" not in sides
     assert sides["fp32"]["precision"] == "float32"
