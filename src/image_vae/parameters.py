@@ -76,15 +76,15 @@ class TrainingParams(_Section):
     filters: list[PositiveInt] = Field(default=[32, 64, 128], min_length=1)
     beta: float = Field(default=1.0, ge=0)
     reconstruction_loss: Literal["bce", "mse"] = "bce"
-    epochs: PositiveInt = 7
+    epochs: PositiveInt = 4
     batch_size: PositiveInt = 100
     learning_rate: PositiveFloat = 4e-3
-    learning_rate_schedule: Literal["constant", "cosine"] = "cosine"
+    learning_rate_schedule: Literal["constant", "cosine"] = "constant"
     ema_momentum: float | None = Field(default=0.98, ge=0, lt=1)
     adam_beta_2: float = Field(default=0.99, gt=0, lt=1)
     seed: Seed = 42
     checkpoint_dir: str = "data/06_models/checkpoints"
-    precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
+    precision: Literal["auto", "float32", "mixed_bfloat16"] = "float32"
     # Several devices for one model: "mirrored" is tf.distribute.MirroredStrategy
     # over `devices` (null: every local GPU); batch_size is the global batch.
     distribution: Literal["none", "mirrored"] = "none"
@@ -109,7 +109,7 @@ class EvaluationParams(_Section):
     latent_path: LatentPathParams = LatentPathParams(start=[0.8, 0.5], end=[2.5, 1.5])
     seed: Seed = 0
     iwae_samples: PositiveInt = 64
-    iwae_images: PositiveInt | None = 1000
+    iwae_images: PositiveInt | None = 500
     knn_k: PositiveInt = 5
     explorer: ExplorerParams = ExplorerParams()
     model_uri: str | None = None
@@ -129,7 +129,7 @@ class ReferenceClassifierParams(_Section):
     filters: list[PositiveInt] = Field(default=[16, 32], min_length=1)
     dense_units: PositiveInt = 128
     dropout: float = Field(default=0.3, ge=0, lt=1)
-    epochs: PositiveInt = 10
+    epochs: PositiveInt = 2
     batch_size: PositiveInt = 128
     learning_rate: PositiveFloat = 1e-3
     seed: Seed = 0
