@@ -72,7 +72,9 @@ def test_bfloat16_side_only_where_the_cpu_has_bfloat16(bench):
     ]
     assert "project (bfloat16)" not in _sides(bench, DEFAULTS)
 
-    sides = _sides(bench, DEFAULTS, "bf16:precision=mixed_bfloat16", auto="mixed_bfloat16")
+    sides = _sides(
+        bench, DEFAULTS, "bf16:precision=mixed_bfloat16", auto="mixed_bfloat16"
+    )
 
     assert "project (bfloat16)" not in sides
     assert sides["bf16"]["precision"] == "mixed_bfloat16"
