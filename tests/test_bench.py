@@ -34,7 +34,7 @@ DEFAULTS = {
     "latent_dim": 2,
     "batch_size": 100,
     "learning_rate": 0.004,
-    "learning_rate_schedule": "cosine",
+    "learning_rate_schedule": "constant",
     "ema_momentum": 0.98,
     "adam_beta_2": 0.99,
     "precision": "float32",
