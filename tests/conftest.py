@@ -31,6 +31,8 @@ LONGEST_FIRST = (
     "tests/pipelines/test_wiring.py",
     "tests/test_faults.py",
     "tests/vae/test_training.py",
+    "tests/vae/test_training_resume.py",
+    "tests/vae/test_weight_averaging.py",
     "tests/test_browser.py",
     "tests/pipelines/sweep/test_sweep_run.py",
     "tests/test_run.py",
