@@ -129,9 +129,9 @@ class ReferenceClassifierParams(_Section):
     filters: list[PositiveInt] = Field(default=[16, 32], min_length=1)
     dense_units: PositiveInt = 128
     dropout: float = Field(default=0.3, ge=0, lt=1)
-    epochs: PositiveInt = 2
+    epochs: PositiveInt = 1
     batch_size: PositiveInt = 128
-    learning_rate: PositiveFloat = 1e-3
+    learning_rate: PositiveFloat = 3e-3
     seed: Seed = 0
 
 
