@@ -520,6 +520,9 @@ def project(project_copy):
     yield project_copy
     while mlflow.active_run():
         mlflow.end_run()
+    # The URI set here outranks MLFLOW_TRACKING_URI for the rest of the worker's
+    # tests: one of them read this test's damaged store.
+    mlflow.set_tracking_uri(None)
 
 
 def test_cli_prints_one_line_and_verbose_or_the_variable_keep_the_traceback(

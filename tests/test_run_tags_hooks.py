@@ -33,12 +33,22 @@ def test_a_run_naming_one_pipeline_as_kedro_dagster_does_is_tagged_with_it(
 
     from image_vae.run_tags_hooks import RunTagsHooks
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    # Its own experiment: an active experiment left by another test may be gone.
-    experiment = mlflow.create_experiment("tags")
-    run_params = {"pipeline_name": "sweep", "env": "smoke", "project_path": tmp_path}
-    with mlflow.start_run(experiment_id=experiment) as run:
-        RunTagsHooks().before_pipeline_run(run_params, Pipeline([]), DataCatalog())
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    # A URI an earlier in-process test set would outrank the variable.
+    mlflow.set_tracking_uri(uri)
+    try:
+        # Its own experiment: an active experiment left by another test may be gone.
+        experiment = mlflow.create_experiment("tags")
+        run_params = {
+            "pipeline_name": "sweep",
+            "env": "smoke",
+            "project_path": tmp_path,
+        }
+        with mlflow.start_run(experiment_id=experiment) as run:
+            RunTagsHooks().before_pipeline_run(run_params, Pipeline([]), DataCatalog())
+        tags = mlflow.get_run(run.info.run_id).data.tags
+    finally:
+        mlflow.set_tracking_uri(None)
 
-    tags = mlflow.get_run(run.info.run_id).data.tags
     assert (tags["pipeline"], tags["kedro_env"]) == ("sweep", "smoke")
