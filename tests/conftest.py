@@ -41,6 +41,20 @@ LONGEST_FIRST = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Imports TensorFlow as a Kedro run does (quietly, without scikit-learn).
+
+    In each process that runs tests: xdist workers, or pytest alone, not the
+    controller that only hands files out. Collection imports it anyway.
+    """
+    if hasattr(config, "workerinput") or not getattr(
+        config.option, "numprocesses", None
+    ):
+        from image_vae._quiet import quiet_startup
+
+        quiet_startup()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(
