@@ -27,8 +27,6 @@ from tests_support import (
     tracking_uri,
 )
 
-dagster = pytest.importorskip("dagster", reason="needs the deploy extra")
-
 pytestmark = pytest.mark.slow
 
 TRAININGS = ("sweep__beta_0_5__train_vae_model", "sweep__beta_2__train_vae_model")
@@ -42,9 +40,15 @@ telemetry:
 """
 
 
+@pytest.fixture(scope="module")
+def dagster():
+    """Imported by these tests alone: every test process collects this file."""
+    return pytest.importorskip("dagster", reason="needs the deploy extra")
+
+
 @pytest.mark.parametrize("env", ["base", "smoke"])
 def test_deployed_pipelines_hand_data_over_persisted_datasets_only(
-    project_factory, tmp_path, monkeypatch, env
+    dagster, project_factory, tmp_path, monkeypatch, env
 ):
     project = project_factory(tmp_path / "project")
     monkeypatch.chdir(project)
@@ -80,7 +84,7 @@ def _step_times(instance, run_id: str) -> dict[str, tuple[float, float]]:
 
 
 def test_smoke_sweep_on_two_dagster_workers_trains_the_betas_at_once(
-    project_copy, smoke_project, tmp_path
+    dagster, project_copy, smoke_project, tmp_path
 ):
     # What is checked is where and when the steps ran and what they recorded:
     # a slice of the model input and small networks keep each step short.
