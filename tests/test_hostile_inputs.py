@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import gzip
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -401,9 +402,11 @@ def test_a_failed_array_save_leaves_the_old_array(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """One real SQLite MLflow store for the module (its tables take seconds)."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+def store(tmp_path_factory, empty_store):
+    """One real SQLite MLflow store for the module (a copy of ``empty_store``)."""
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    shutil.copy(empty_store, path)
+    uri = f"sqlite:///{path}"
     previous = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)

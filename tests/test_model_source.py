@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import mlflow
 import pytest
 
@@ -26,9 +29,12 @@ PARAMETER = "morph.model_uri"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> mlflow.MlflowClient:
+def store(
+    tmp_path_factory: pytest.TempPathFactory, empty_store: Path
+) -> mlflow.MlflowClient:
     """A SQLite store holding one tiny VAE, registered as ``image_vae`` version 1."""
     root = tmp_path_factory.mktemp("store")
+    shutil.copy(empty_store, root / "mlflow.db")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     client = mlflow.MlflowClient(uri)
     experiment = client.create_experiment("t", artifact_location=str(root / "a"))

@@ -1,5 +1,6 @@
 """The commit a run is tagged with: the project's HEAD, or nothing outside git."""
 
+import shutil
 import subprocess
 
 from image_vae.run_tags_hooks import git_commit
@@ -25,7 +26,7 @@ def test_git_commit_is_none_outside_a_work_tree(tmp_path):
 
 
 def test_a_run_naming_one_pipeline_as_kedro_dagster_does_is_tagged_with_it(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, empty_store
 ):
     import mlflow
     from kedro.io import DataCatalog
@@ -33,6 +34,7 @@ def test_a_run_naming_one_pipeline_as_kedro_dagster_does_is_tagged_with_it(
 
     from image_vae.run_tags_hooks import RunTagsHooks
 
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     # A URI an earlier in-process test set would outrank the variable.
