@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from tiny_training import variables_made_in_traced_functions
 
 from image_vae.vae.classifier import (
     FEATURES_LAYER,
@@ -45,14 +46,16 @@ def test_fit_learns_separable_shapes():
     keras.utils.set_random_seed(0)
     model = build_classifier(SHAPE, 3, filters=(8,), dense_units=32)
 
-    history = fit_classifier(
-        model, images, labels, epochs=15, batch_size=32, learning_rate=3e-3, seed=0
-    )
+    with variables_made_in_traced_functions() as made:
+        history = fit_classifier(
+            model, images, labels, epochs=15, batch_size=32, learning_rate=3e-3, seed=0
+        )
     test_images, test_labels = _bars(120, seed=1)
     _, probabilities = classify(model, test_images)
 
     assert history["loss"][-1] < history["loss"][0]
     assert np.mean(probabilities.argmax(axis=1) == test_labels) > 0.9
+    assert made == []  # the training step is traced once
 
 
 def test_saved_classifier_loads_in_safe_mode_with_the_same_outputs(tmp_path):

@@ -7,8 +7,12 @@ when it looks at validation losses.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import keras
 import numpy as np
+import tensorflow as tf
 
 from image_vae.vae.model import VAE
 from image_vae.vae.training import fit_vae
@@ -92,3 +96,20 @@ def moving_average(steps, momentum, start=None):
 def assert_weights_equal(got, want):
     for got_one, want_one in zip(got, want, strict=True):
         np.testing.assert_allclose(got_one, want_one, rtol=1e-5, atol=1e-6)
+
+
+@contextmanager
+def variables_made_in_traced_functions() -> Iterator[list[str]]:
+    """Names of the variables created while TensorFlow traces a function.
+
+    A function that creates variables when first traced is traced a second time.
+    """
+    made: list[str] = []
+
+    def record(next_creator, **kwargs):
+        if tf.inside_function():
+            made.append(kwargs.get("name") or "?")
+        return next_creator(**kwargs)
+
+    with tf.variable_creator_scope(record):
+        yield made

@@ -312,6 +312,10 @@ def fit_vae(  # noqa: PLR0913  keyword-only training settings
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,
     )
+    # Keras (TensorFlow, no distribution strategy) would create Adam's slots and
+    # the average inside the first traced step, and TensorFlow then traces that
+    # step a second time (~2 s a fit); created here, it is traced once.
+    trainer.optimizer.build(trainer.trainable_variables)
     built_in: list[keras.callbacks.Callback] = [
         NonFiniteLossGuard(),
         EpochLogger(len(train_images)),
