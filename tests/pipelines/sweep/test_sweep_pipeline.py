@@ -8,6 +8,7 @@ from kedro.framework.project import configure_project, pipelines
 from kedro.io import DataCatalog, MemoryDataset
 
 from image_vae.pipelines.sweep import create_pipeline
+from image_vae.pipelines.sweep import configured
 from image_vae.pipelines.sweep.configured import SweepBetasError, configured_betas
 from image_vae.pipelines.sweep.nodes import (
     summarise_sweep,
@@ -97,6 +98,34 @@ def test_registry_builds_the_sweep_from_the_configured_betas(
         "sweep:\n  betas: [3, 1]\n"
     )
     assert configured_betas(project_copy) == [3.0, 1.0]
+
+
+def test_the_sweep_for_the_same_betas_is_built_once():
+    assert create_pipeline([0.5, 2.0]) is create_pipeline((0.5, 2))
+    assert create_pipeline([0.5, 4.0]) is not create_pipeline([0.5, 2.0])
+
+
+def test_the_configured_betas_are_read_once_per_configuration(
+    project_copy, monkeypatch
+):
+    # kedro-dagster builds the registry's pipelines once per node it translates.
+    reads = []
+    read = configured._read_betas
+    monkeypatch.setattr(configured, "_READ", {})
+    monkeypatch.setattr(
+        configured, "_read_betas", lambda *args: reads.append(args) or read(*args)
+    )
+    settings = project_copy / "conf/local/parameters_sweep.yml"
+    settings.write_text("sweep:\n  betas: [3, 1]\n")
+    for _ in range(3):
+        assert configured_betas(project_copy) == [3.0, 1.0]
+    assert len(reads) == 1
+
+    settings.write_text("sweep:\n  betas: [4, 1]\n")  # the same size, at once
+    assert configured_betas(project_copy) == [4.0, 1.0]
+    monkeypatch.setenv("KEDRO_ENV", "smoke")
+    assert configured_betas(project_copy) == [0.5, 2.0]
+    assert len(reads) == 3
 
 
 def test_a_run_asking_for_other_betas_than_the_built_sweep_is_refused():

@@ -25,21 +25,48 @@ class SweepBetasError(UserFacingError):
 
 def configured_betas(project_path: Path | None = None) -> list[float]:
     """``sweep.betas`` of the configuration in ``KEDRO_ENV``; the schema's default
-    where the project's ``conf/`` is not found or the value is not a list."""
+    where the project's ``conf/`` is not found or the value is not a list.
+
+    Read once per configuration: kedro-dagster builds every pipeline of the
+    registry once per node it translates (``find_pipelines`` in its group
+    names), and reading the configuration takes ~0.2 s. The answer is kept for
+    the same ``conf/``, environment and files (names and contents).
+    """
     from kedro.framework.project import settings
     from kedro.utils import find_kedro_project
 
     from image_vae.parameters import SweepParams
 
-    default = list(SweepParams().betas)
     project = project_path or find_kedro_project(Path.cwd())
     conf = Path(project or ".") / settings.CONF_SOURCE
     if project is None or not conf.is_dir():
-        return default
+        return list(SweepParams().betas)
+    env = os.environ.get("KEDRO_ENV")
+    key = (str(conf.resolve()), env, _files_state(conf))
+    if key not in _READ:
+        _READ.clear()
+        _READ[key] = _read_betas(conf, env, list(SweepParams().betas))
+    return list(_READ[key])
+
+
+# The last answer of configured_betas, by what it was read from.
+_READ: dict[tuple, list[float]] = {}
+
+
+def _files_state(conf: Path) -> tuple[tuple[str, bytes], ...]:
+    """Every file under ``conf`` with its contents (a few small files)."""
+    return tuple(
+        (str(path), path.read_bytes())
+        for path in sorted(conf.rglob("*"))
+        if path.is_file()
+    )
+
+
+def _read_betas(conf: Path, env: str | None, default: list[float]) -> list[float]:
+    from kedro.framework.project import settings
+
     loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(conf),
-        env=os.environ.get("KEDRO_ENV"),
-        **settings.CONFIG_LOADER_ARGS,
+        conf_source=str(conf), env=env, **settings.CONFIG_LOADER_ARGS
     )
     betas = (loader["parameters"].get("sweep") or {}).get("betas")
     if not isinstance(betas, list | tuple) or not betas:

@@ -10,7 +10,7 @@ gives each β its nested MLflow run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial, update_wrapper
+from functools import cache, partial, update_wrapper
 
 from kedro.pipeline import Pipeline, node
 
@@ -68,6 +68,13 @@ def create_pipeline(betas: Sequence[float] | None = None, **kwargs) -> Pipeline:
     """
     if betas is None:
         betas = configured_betas()
+    return _built(tuple(float(beta) for beta in betas))
+
+
+@cache
+def _built(betas: tuple[float, ...]) -> Pipeline:
+    """The sweep for ``betas``, built once per process: kedro-dagster builds the
+    registry's pipelines once per node it translates (a Pipeline is immutable)."""
     names = [f"{SWEEP_NAMESPACE}.{beta_namespace(beta)}" for beta in betas]
     models = sum(
         (_one_model(beta, name) for beta, name in zip(betas, names, strict=True)),
