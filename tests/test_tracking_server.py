@@ -3,8 +3,10 @@ at the same time, then morph and evaluate from the registry in a third that has
 no model and no local store.
 
 The server has its own backend store and artifact root and serves the artifacts
-(clients upload and download over HTTP; no shared disk). Every `kedro run` is a
-real subprocess pointed at it by ``MLFLOW_TRACKING_URI`` alone.
+(clients upload and download over HTTP; no shared disk). Every `kedro run` is
+pointed at it by ``MLFLOW_TRACKING_URI`` alone: the two trainings are real
+subprocesses; the other machine's morph and evaluation run the project's CLI in
+the test process (a real Kedro session without a second start-up).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from tests_support import (
     cli_in_process,
     copy_data,
     error_line,
-    kedro,
     set_parameters,
 )
 
@@ -88,8 +89,15 @@ def _log(root: Path) -> str:
     return (root / "server.log").read_text()[-3000:]
 
 
-def _kedro(project: Path, server: str, *args: str, check: bool = True):
-    return kedro(project, *args, check=check, env={"MLFLOW_TRACKING_URI": server})
+def _kedro_in_process(project: Path, server: str, monkeypatch, *args: str) -> None:
+    """``kedro <args>`` in ``project`` against the server, in this process."""
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    try:
+        result = cli_in_process(project, *args)
+    finally:
+        mlflow.set_tracking_uri(None)  # an in-process URI outranks the variable
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def _runs(server: str) -> list[mlflow.entities.Run]:
@@ -210,11 +218,14 @@ def test_a_run_logs_registers_and_uploads_to_the_server(server, trainer):
     assert not (trainer / "mlflow.db").exists()
 
 
-def test_another_machine_morphs_with_the_registered_model(server, trainer, user):
+def test_another_machine_morphs_with_the_registered_model(
+    server, trainer, user, monkeypatch
+):
     latest = _trained_versions(server)[-1]  # whichever training registered last
-    _kedro(
+    _kedro_in_process(
         user,
         server,
+        monkeypatch,
         "run",
         "--env",
         "smoke",
@@ -237,13 +248,16 @@ def test_another_machine_morphs_with_the_registered_model(server, trainer, user)
     )
 
 
-def test_another_machine_evaluates_a_registered_version(server, trainer, user):
+def test_another_machine_evaluates_a_registered_version(
+    server, trainer, user, monkeypatch
+):
     training_run = _trainer_run(server)
     client = mlflow.MlflowClient(server)
     (version,) = client.search_model_versions(f"run_id = '{training_run.info.run_id}'")
-    _kedro(
+    _kedro_in_process(
         user,
         server,
+        monkeypatch,
         "run",
         "--env",
         "smoke",

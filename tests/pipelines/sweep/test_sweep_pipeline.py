@@ -7,8 +7,7 @@ import pytest
 from kedro.framework.project import configure_project, pipelines
 from kedro.io import DataCatalog, MemoryDataset
 
-from image_vae.pipelines.sweep import create_pipeline
-from image_vae.pipelines.sweep import configured
+from image_vae.pipelines.sweep import configured, create_pipeline
 from image_vae.pipelines.sweep.configured import SweepBetasError, configured_betas
 from image_vae.pipelines.sweep.nodes import (
     summarise_sweep,
