@@ -202,6 +202,67 @@ def test_small_transposed_conv_has_tensorflows_gradients(shape):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("shape", [(4, 4, 3), (2, 5, 6), (1, 1, 2)])
+def test_transposed_conv_by_parity_is_tensorflows_with_its_gradients(shape):
+    rng = np.random.default_rng(6)
+    x = tf.constant(rng.normal(size=(3, *shape)), "float32")
+    kernel = tf.Variable(rng.normal(size=(3, 3, 4, shape[-1])), dtype="float32")
+    output_shape = (3, 2 * shape[0], 2 * shape[1], 4)
+    results = [
+        _weighted_gradients(lambda x, conv=conv: conv(x, kernel), x, [x, kernel])
+        for conv in (
+            networks._conv_transpose_by_parity,
+            lambda x, k: tf.nn.conv2d_transpose(x, k, output_shape, 2, "SAME"),
+        )
+    ]
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("helps", [True, False])
+def test_float32_transposed_conv_takes_the_parity_path_only_when_tiny_and_it_helps(
+    monkeypatch, helps
+):
+    calls = []
+    parity = networks._conv_transpose_by_parity
+    monkeypatch.setattr(networks, "parity_forward_helps", lambda: helps)
+    monkeypatch.setattr(
+        networks,
+        "_conv_transpose_by_parity",
+        lambda *args: calls.append(args[0].shape) or parity(*args),
+    )
+    side = networks._TINY_INPUT_SIDE
+    tiny = np.random.default_rng(7).normal(size=(2, side, side, 3)).astype("float32")
+    settings = {"strides": 2, "padding": "same", "activation": "relu"}
+    _same_function(
+        networks.FastConv2DTranspose(4, 3, **settings),
+        keras.layers.Conv2DTranspose(4, 3, **settings),
+        tiny.shape[1:],
+    )
+    layer = networks.FastConv2DTranspose(4, 3, **settings)
+    layer(np.concatenate([tiny, tiny], axis=1))  # larger
+    networks.FastConv2DTranspose(4, 3, strides=1, padding="same")(tiny)  # stride 1
+    networks.FastConv2DTranspose(4, 3, **settings, dtype="mixed_bfloat16")(tiny)
+
+    assert calls == ([(3, side, side, 3)] if helps else [])
+
+
+def test_the_parity_path_is_for_cpus_without_avx512(monkeypatch):
+    def helps(flags: set[str], cap: str | None = None) -> bool:
+        monkeypatch.setattr(networks, "_PARITY_FORWARD_HELPS", None)
+        monkeypatch.setattr(networks, "_cpu_flags", lambda: flags)
+        if cap is None:
+            monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+        else:
+            monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        return networks.parity_forward_helps()
+
+    assert helps({"avx2", "fma"})
+    assert not helps({"avx2", "avx512f"})
+    assert helps({"avx2", "avx512f"}, cap="avx2")
+    assert not helps(set())  # not Linux: not known, TensorFlow's own op
+
+
 @pytest.mark.parametrize("shape", [(4, 4, 3), (2, 6, 5)])
 def test_small_relu_conv_has_tensorflows_gradients(shape):
     rng = np.random.default_rng(5)
