@@ -185,8 +185,9 @@ def test_conv2d_transpose_computes_what_the_keras_layer_computes():
     )
 
 
-@pytest.mark.parametrize("shape", [(4, 4, 3), (2, 5, 6)])
-def test_small_transposed_conv_has_tensorflows_gradients(shape):
+@pytest.mark.parametrize("shape", [(4, 4, 3), (2, 5, 6), (1, 1, 2)])
+@pytest.mark.parametrize("ours", ["_conv_transpose_small", "_conv_transpose_by_parity"])
+def test_our_transposed_convs_are_tensorflows_with_its_gradients(ours, shape):
     rng = np.random.default_rng(3)
     x = tf.constant(rng.normal(size=(3, *shape)), "float32")
     kernel = tf.Variable(rng.normal(size=(3, 3, 4, shape[-1])), dtype="float32")
@@ -194,24 +195,7 @@ def test_small_transposed_conv_has_tensorflows_gradients(shape):
     results = [
         _weighted_gradients(lambda x, conv=conv: conv(x, kernel), x, [x, kernel])
         for conv in (
-            networks._conv_transpose_small,
-            lambda x, k: tf.nn.conv2d_transpose(x, k, output_shape, 2, "SAME"),
-        )
-    ]
-    for got, want in zip(*results, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
-
-
-@pytest.mark.parametrize("shape", [(4, 4, 3), (2, 5, 6), (1, 1, 2)])
-def test_transposed_conv_by_parity_is_tensorflows_with_its_gradients(shape):
-    rng = np.random.default_rng(6)
-    x = tf.constant(rng.normal(size=(3, *shape)), "float32")
-    kernel = tf.Variable(rng.normal(size=(3, 3, 4, shape[-1])), dtype="float32")
-    output_shape = (3, 2 * shape[0], 2 * shape[1], 4)
-    results = [
-        _weighted_gradients(lambda x, conv=conv: conv(x, kernel), x, [x, kernel])
-        for conv in (
-            networks._conv_transpose_by_parity,
+            getattr(networks, ours),
             lambda x, k: tf.nn.conv2d_transpose(x, k, output_shape, 2, "SAME"),
         )
     ]
@@ -250,7 +234,7 @@ def test_float32_transposed_conv_takes_the_parity_path_only_when_tiny_and_it_hel
 def test_the_parity_path_is_for_cpus_without_avx512(monkeypatch):
     def helps(flags: set[str], cap: str | None = None) -> bool:
         monkeypatch.setattr(networks, "_PARITY_FORWARD_HELPS", None)
-        monkeypatch.setattr(networks, "_cpu_flags", lambda: flags)
+        monkeypatch.setattr(networks, "cpu_flags", lambda: flags)
         if cap is None:
             monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
         else:

@@ -375,7 +375,7 @@ def parity_forward_helps() -> bool:
         import os
 
         cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA"))
-        flags = _cpu_flags()
+        flags = cpu_flags()
         _PARITY_FORWARD_HELPS = bool(flags) and (
             _AVX512_FLAG not in flags
             or (cap or "").strip().upper() in _ISA_CAPS_BELOW_AVX512
@@ -386,7 +386,7 @@ def parity_forward_helps() -> bool:
 _PARITY_FORWARD_HELPS: bool | None = None
 
 
-def _cpu_flags() -> set[str]:
+def cpu_flags() -> set[str]:
     """The CPU's feature flags on Linux; empty elsewhere (then: not known)."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from image_vae.errors import UserFacingError
 from image_vae.vae.model import VAE
+from image_vae.vae.networks import cpu_flags as _cpu_flags
 from image_vae.vae.progress import Progress
 from image_vae.vae.scaling import RowReader, row_batches, unit_tensor
 
@@ -407,18 +408,6 @@ def auto_precision() -> Precision:
     if cap.strip().upper() in _ISA_CAPS_WITHOUT_BF16:
         return "float32"
     return "mixed_bfloat16" if _cpu_flags() & _BF16_CPU_FLAGS else "float32"
-
-
-def _cpu_flags() -> set[str]:
-    """The CPU's feature flags on Linux; empty elsewhere."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    return set(line.partition(":")[2].split())
-    except OSError:
-        pass
-    return set()
 
 
 def _twin(model: VAE, precision: Precision) -> VAE:
