@@ -126,13 +126,42 @@ def test_short_calls_trace_nothing_and_longer_ones_each_network_once():
     longer = [model.decode(codes[:n], batch_size=16) for n in (16, 23, 40)]
     model.encode(_images(23), batch_size=16)  # a full batch, then 7 rows
 
-    assert model.decoder.predict_function.experimental_get_tracing_count() == 1
+    decoder = model.inference_decoder()  # what the compiled decodes ran
+    assert decoder.predict_function.experimental_get_tracing_count() == 1
     assert model.encoder.predict_function.experimental_get_tracing_count() == 1
     for n, images in enumerate(short, start=1):
         assert images.shape == (n, *SHAPE)
         # Eager or compiled, padded or not: the same rows.
         np.testing.assert_allclose(images, longer[-1][:n], atol=1e-6)
     np.testing.assert_allclose(longer[0], longer[-1][:16], atol=1e-6)
+
+
+def test_compiled_decodes_run_a_fast_twin_with_the_current_weights_never_saved(
+    tmp_path,
+):
+    import zipfile
+
+    from image_vae.vae.networks import FastConv2DTranspose
+
+    model = _model()
+    codes = np.random.default_rng(0).normal(size=(40, 2)).astype("float32")
+    n_weights = len(model.weights)
+
+    first = model.decode(codes, batch_size=16)
+    model.decoder.set_weights([w * 0.5 for w in model.decoder.get_weights()])
+    second = model.decode(codes, batch_size=16)
+    model.save(tmp_path / "vae.keras")
+
+    twin = model.inference_decoder()
+    assert twin is not model.decoder
+    assert any(isinstance(layer, FastConv2DTranspose) for layer in twin.layers)
+    assert model.inference_decoder(compiled=False) is model.decoder
+    stock = keras.ops.convert_to_numpy(keras.ops.sigmoid(model.decoder(codes)))
+    np.testing.assert_allclose(second, stock, atol=1e-6)  # not the old weights'
+    assert np.abs(first - second).max() > 1e-3
+    assert len(model.weights) == n_weights  # Keras does not track the twin
+    config = zipfile.ZipFile(tmp_path / "vae.keras").read("config.json").decode()
+    assert "Fast" not in config
 
 
 def test_sample_prior_is_repeatable_for_a_seed():

@@ -62,6 +62,7 @@ def iwae_log_likelihood(
         )
     rng = np.random.default_rng(seed)
     per_batch = max(1, decodes_per_batch // samples)
+    decoder = model.inference_decoder()
     bounds = []
     progress = Progress(f"IWAE bound (K={samples})", len(images))
     for start in range(0, len(images), per_batch):
@@ -74,7 +75,7 @@ def iwae_log_likelihood(
         epsilon = rng.standard_normal(shape).astype(np.float32)
         z = ops.convert_to_numpy(posterior.sample(epsilon=epsilon))  # (K, b, d)
         # Keras' compiled predict step: 1.2x the eager call's speed on a CPU.
-        logits = model.decoder.predict_on_batch(z.reshape(-1, z.shape[-1]))
+        logits = decoder.predict_on_batch(z.reshape(-1, z.shape[-1]))
         targets = np.broadcast_to(x, (samples, *x.shape)).reshape(-1, *x.shape[1:])
         log_px_z = -ops.convert_to_numpy(
             reconstruction_loss(targets, logits, "bce", from_logits=True)
