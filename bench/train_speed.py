@@ -881,8 +881,8 @@ def whole_run_lines(report: dict) -> list[str]:
     if whole:
         lines.append(
             f"default `kedro run` (reference classifier included) / the "
-            f"reference's {REFERENCE_EPOCHS} epochs: {whole['ratio']:.2f} "
-            f"({whole['kedro_run_s']:.0f} s / {whole['reference_20_epochs_s']:.0f} s,"
+            f"reference's {REFERENCE_EPOCHS} epochs: {whole['ratio']:.4f} "
+            f"({whole['kedro_run_s']:.1f} s / {whole['reference_20_epochs_s']:.1f} s,"
             f" the latter {REFERENCE_EPOCHS} × its median epoch); test −ELBO "
             f"{whole['kedro_run_test_negative_elbo']:.2f} nats, the reference's "
             f"{whole['reference_test_negative_elbo']:.2f} after "

@@ -114,7 +114,7 @@ def test_whole_run_is_compared_with_twenty_reference_epochs(bench):
     assert report["whole_run"]["ratio"] == 0.25
     lines = bench.whole_run_lines(report)
     assert lines[0].startswith("morph / `import tensorflow`: 1.50")
-    assert "0.25 (200 s / 800 s" in lines[1]
+    assert "0.2500 (200.0 s / 800.0 s" in lines[1]  # 0.2002 must not read as 0.20
     assert (
         "259.00 nats, the reference's 265.00 after 5 epochs and 261.15 after 20"
         in (lines[1])
