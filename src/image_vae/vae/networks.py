@@ -15,6 +15,7 @@ the model that ``fit_vae`` trains (``fast_layers=True``), and never serialised.
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Sequence
 
 import keras
@@ -372,18 +373,21 @@ def parity_forward_helps() -> bool:
     """
     global _PARITY_FORWARD_HELPS  # noqa: PLW0603  a cached fact of the machine
     if _PARITY_FORWARD_HELPS is None:
-        import os
-
-        cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA"))
         flags = cpu_flags()
         _PARITY_FORWARD_HELPS = bool(flags) and (
-            _AVX512_FLAG not in flags
-            or (cap or "").strip().upper() in _ISA_CAPS_BELOW_AVX512
+            _AVX512_FLAG not in flags or onednn_isa_cap() in _ISA_CAPS_BELOW_AVX512
         )
     return _PARITY_FORWARD_HELPS
 
 
 _PARITY_FORWARD_HELPS: bool | None = None
+
+
+def onednn_isa_cap() -> str:
+    """oneDNN's instruction-set cap (``ONEDNN_MAX_CPU_ISA``, or its older name
+    ``DNNL_MAX_CPU_ISA``), upper-case; empty when none is set."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", ""))
+    return cap.strip().upper()
 
 
 def cpu_flags() -> set[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import tensorflow as tf
 from image_vae.errors import UserFacingError
 from image_vae.vae.model import VAE
 from image_vae.vae.networks import cpu_flags as _cpu_flags
+from image_vae.vae.networks import onednn_isa_cap
 from image_vae.vae.progress import Progress
 from image_vae.vae.scaling import RowReader, row_batches, unit_tensor
 
@@ -404,8 +404,7 @@ def auto_precision() -> Precision:
     """
     if tf.config.list_physical_devices("GPU"):
         return "float32"
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", ""))
-    if cap.strip().upper() in _ISA_CAPS_WITHOUT_BF16:
+    if onednn_isa_cap() in _ISA_CAPS_WITHOUT_BF16:
         return "float32"
     return "mixed_bfloat16" if _cpu_flags() & _BF16_CPU_FLAGS else "float32"
 
