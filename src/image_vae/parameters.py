@@ -78,6 +78,8 @@ class TrainingParams(_Section):
     reconstruction_loss: Literal["bce", "mse"] = "bce"
     epochs: PositiveInt = 4
     batch_size: PositiveInt = 100
+    # Test images validated after each epoch, evenly spaced (null: all).
+    validation_images: PositiveInt | None = 2000
     learning_rate: PositiveFloat = 4e-3
     learning_rate_schedule: Literal["constant", "cosine"] = "constant"
     ema_momentum: float | None = Field(default=0.98, ge=0, lt=1)

@@ -17,6 +17,7 @@ from image_vae.vae import training
 from image_vae.vae.training import (
     NonFiniteLossError,
     auto_precision,
+    evenly_spaced,
     make_dataset,
 )
 
@@ -51,6 +52,19 @@ def test_make_dataset_reads_the_array_itself_without_a_copy():
 def test_make_dataset_rejects_images_without_a_channel_axis():
     with pytest.raises(ValueError, match=r"Received: images.shape=\(5, 4, 4\)"):
         make_dataset(np.zeros((5, 4, 4)), batch_size=2)
+
+
+def test_evenly_spaced_rows_reach_from_the_first_to_the_last_in_order():
+    # Ten images of each of three classes, read class by class.
+    images = np.repeat(np.arange(3), 10).reshape(30, 1, 1, 1)
+
+    picked = evenly_spaced(images, 6).ravel().tolist()
+
+    assert picked == [0, 0, 1, 1, 2, 2]
+    assert evenly_spaced(images, 30) is images
+    assert evenly_spaced(images, None) is images
+    with pytest.raises(ValueError, match="count must be ≥ 1"):
+        evenly_spaced(images, 0)
 
 
 @pytest.mark.parametrize("latent_dim", [2, 16])

@@ -204,6 +204,20 @@ def make_dataset(
     return row_batches(len(images), batch_size, gather, shuffle=shuffle, seed=seed)
 
 
+def evenly_spaced(images: np.ndarray, count: int | None) -> np.ndarray:
+    """``count`` rows of ``images`` spread evenly from first to last, in order.
+
+    A validation set's classes stay represented however its rows are ordered
+    (a folder of images read class by class). ``None``, or a ``count`` of at
+    least ``len(images)``, gives ``images`` itself.
+    """
+    if count is None or count >= len(images):
+        return images
+    if count < 1:
+        raise ValueError(f"count must be ≥ 1 or None. Received: count={count}")
+    return images[np.linspace(0, len(images) - 1, count).round().astype(np.int64)]
+
+
 def fit_vae(  # noqa: PLR0913  keyword-only training settings
     model: VAE,
     train_images: np.ndarray,

@@ -15,6 +15,7 @@ from image_vae.parameters import TrainingParams
 from image_vae.vae import VAE, fit_vae
 from image_vae.vae.distribution import distribution_scope
 from image_vae.vae.tables import history_frame
+from image_vae.vae.training import evenly_spaced
 
 
 def checkpoint_path(params: TrainingParams, train_images: np.ndarray) -> Path:
@@ -22,9 +23,10 @@ def checkpoint_path(params: TrainingParams, train_images: np.ndarray) -> Path:
 
     A rerun of the same command finds (and resumes) its own backup; any change of
     hyperparameters or data starts afresh instead of resuming a different model.
-    Where it trains (``distribution``, ``devices``) is not part of the model.
+    Where it trains (``distribution``, ``devices``) and what it validates on
+    (``validation_images``) are not part of the model.
     """
-    where = {"checkpoint_dir", "distribution", "devices"}
+    where = {"checkpoint_dir", "distribution", "devices", "validation_images"}
     fingerprint = hashlib.sha256(
         json.dumps(params.model_dump(exclude=where), sort_keys=True).encode()
     )
@@ -56,11 +58,12 @@ def live_callbacks() -> list[keras.callbacks.Callback]:
 def train_model(
     train_images: np.ndarray, test_images: np.ndarray, params: dict[str, Any]
 ) -> tuple[VAE, pd.DataFrame]:
-    """Builds the VAE from ``params`` and trains it, the test set as validation.
+    """Builds the VAE from ``params`` and trains it, test images as validation.
 
     Args:
         train_images: ``(n, H, W, C)`` uint8 (memory-mapped), or float32 in [0, 1].
-        test_images: ``(m, H, W, C)`` likewise, for validation.
+        test_images: ``(m, H, W, C)`` likewise; ``validation_images`` of them,
+            evenly spaced, are validated after each epoch.
         params: The ``training`` parameters.
 
     Returns:
@@ -81,7 +84,7 @@ def train_model(
         history = fit_vae(
             model,
             train_images,
-            test_images,
+            evenly_spaced(test_images, config.validation_images),
             epochs=config.epochs,
             batch_size=config.batch_size,
             learning_rate=config.learning_rate,
