@@ -125,7 +125,7 @@ class KerasModelDataset(TensorFlowModelDataset):
 
 
 def _file_key(path: str) -> tuple | None:
-    """What identifies a local file's content: path, size and modification time."""
+    """What identifies a local file's content: path, size, modification time, inode."""
     try:
         stat = Path(path).stat()
     except OSError:
