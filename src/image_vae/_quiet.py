@@ -48,6 +48,9 @@ _UNFILTERABLE_WARNING = "Add type hints to the `predict` method"
 # excessive retracing counts all of them as one function (same code) and warns
 # after a few nodes, with advice that does not apply.
 _NODE_TRACING_WARNING = "triggered tf.function retracing"
+# kedro-dagster warns, once per node input, that a parameter's Kedro name
+# (`params:training`) is no Dagster name and that it renamed it.
+_PARAMETER_NAME_WARNING = "Dataset name `params:"
 # What Keras imports for its scikit-learn wrappers only (see the module docstring).
 _UNUSED_BY_KERAS = "sklearn"
 # Rich falls back to 80 columns when no standard stream is a terminal (CI, pipes,
@@ -81,6 +84,22 @@ def quiet_startup(*, import_tensorflow: bool = True) -> None:
         hidden = _read(captured)
     if hidden:
         logger.debug("TensorFlow start-up output (hidden):\n%s", hidden)
+
+
+def quiet_kedro_dagster() -> None:
+    """Hides kedro-dagster's warning that a ``params:`` input is renamed for Dagster.
+
+    Every Kedro project's parameters are named so; translating this project's
+    jobs warned ~420 times, and ``dagster job execute`` translates twice (its
+    command and the executor's fork server): ~1.8 s a translation of a ~26-s
+    start-up (whole-process medians, 3 pairs, 2-core Zen 3), lines that carry no
+    action. kedro-dagster's other warnings stay.
+    """
+    logging.getLogger("kedro_dagster.utils").addFilter(_drop_parameter_name_warning)
+
+
+def _drop_parameter_name_warning(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(_PARAMETER_NAME_WARNING)
 
 
 @contextmanager

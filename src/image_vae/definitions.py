@@ -20,8 +20,13 @@ import os
 import dagster as dg
 from kedro_dagster import KedroProjectTranslator
 
+from image_vae._quiet import quiet_kedro_dagster
+
 ENV = os.environ.setdefault("KEDRO_ENV", "local")
 WORKERS = int(os.environ.get("DAGSTER_WORKERS", "2"))
+
+# ~420 warnings at every start that say nothing to act on (see the function).
+quiet_kedro_dagster()
 
 translator = KedroProjectTranslator(env=ENV)
 dagster_code_location = translator.to_dagster()
