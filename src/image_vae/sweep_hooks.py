@@ -164,7 +164,7 @@ class _OpenSweepRun:
             # process creates the run and the others find it.
             beta = namespace_beta(namespace)
             sweep_id = parent.info.run_id
-            mlflow.set_tag("sweep_id", sweep_id)
+            _tag_sweep(sweep_id)
             child = mlflow.start_run(
                 run_name=f"beta={beta:g}",
                 nested=True,
@@ -232,6 +232,26 @@ def sweep_run_hooks() -> tuple[object, object]:
     """The two hooks (sharing their runs) that give each β its nested run."""
     runs = _SweepRuns()
     return _CloseSweepRun(runs), _OpenSweepRun(runs)
+
+
+def _tag_sweep(sweep_id: str) -> None:
+    """Tags the sweep's run with its own id as ``sweep_id`` (each β's first node does).
+
+    Under an orchestrator the βs' first nodes run at once, in separate processes,
+    and both write this tag: MLflow's SQL store reads, finds no tag and inserts,
+    so the second insert can fail on the tag's unique key (seen with Dagster's
+    two workers and SQLite). The value is the same either way: a failed write
+    is fine when the tag now holds it.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        client.set_tag(sweep_id, "sweep_id", sweep_id)
+    except MlflowException:
+        if client.get_run(sweep_id).data.tags.get("sweep_id") != sweep_id:
+            raise
 
 
 def _find_beta_run(parent: mlflow.ActiveRun, namespace: str) -> str | None:
