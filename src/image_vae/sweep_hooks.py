@@ -166,6 +166,7 @@ class _OpenSweepRun:
             sweep_id = parent.info.run_id
             _tag_sweep(sweep_id)
             child = mlflow.start_run(
+                experiment_id=parent.info.experiment_id,
                 run_name=f"beta={beta:g}",
                 nested=True,
                 tags={

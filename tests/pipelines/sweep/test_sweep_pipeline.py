@@ -177,6 +177,22 @@ def test_sweep_progress_names_each_model_and_the_time_left(caplog):
     assert "left" not in lines[3]
 
 
+@pytest.fixture
+def set_beta(empty_store, tmp_path):
+    """β = 2's first node, with MLflow on a store of its own for the test (runs go
+    to its Default experiment, "0": another test may have made another active)."""
+    import shutil
+
+    import mlflow
+
+    store = tmp_path / "mlflow.db"
+    shutil.copy(empty_store, store)
+    mlflow.set_tracking_uri(f"sqlite:///{store}")
+    nodes = {node.name: node for node in create_pipeline(betas=[0.5, 2.0]).nodes}
+    yield nodes["sweep.beta_2.set_beta"]
+    mlflow.set_tracking_uri(None)
+
+
 def _lose_the_race_for_the_sweep_tag(monkeypatch, value_written: str) -> None:
     """The tag write of this process fails as a lost race does: another process
     inserted the tag (``value_written``) between this one's read and its insert."""
@@ -198,52 +214,35 @@ def _lose_the_race_for_the_sweep_tag(monkeypatch, value_written: str) -> None:
 
 @pytest.mark.parametrize("lost_race", [False, True])
 def test_a_betas_first_node_opens_its_run_and_tags_the_sweep_whoever_tags_first(
-    lost_race, empty_store, tmp_path, monkeypatch
+    lost_race, set_beta, monkeypatch
 ):
     """Under an orchestrator both βs' first nodes tag the sweep's run at once."""
-    import shutil
-
     import mlflow
 
-    store = tmp_path / "mlflow.db"
-    shutil.copy(empty_store, store)
-    mlflow.set_tracking_uri(f"sqlite:///{store}")
-    nodes = {node.name: node for node in create_pipeline(betas=[0.5, 2.0]).nodes}
     close, open_ = sweep_run_hooks()
-    try:
-        with mlflow.start_run() as parent:
-            sweep_id = parent.info.run_id
-            if lost_race:
-                _lose_the_race_for_the_sweep_tag(monkeypatch, sweep_id)
-            open_.before_node_run(nodes["sweep.beta_2.set_beta"], {})
-            child = mlflow.active_run().info.run_id
-            close.after_pipeline_run()
-        client = mlflow.MlflowClient()
-        assert client.get_run(sweep_id).data.tags["sweep_id"] == sweep_id
-        tags = client.get_run(child).data.tags
-        assert tags["mlflow.parentRunId"] == sweep_id
-        assert (tags["sweep_id"], tags["sweep_beta"]) == (sweep_id, "2")
-    finally:
-        mlflow.set_tracking_uri(None)
+    with mlflow.start_run(experiment_id="0") as parent:
+        sweep_id = parent.info.run_id
+        if lost_race:
+            _lose_the_race_for_the_sweep_tag(monkeypatch, sweep_id)
+        open_.before_node_run(set_beta, {})
+        child = mlflow.active_run().info.run_id
+        close.after_pipeline_run()
+    client = mlflow.MlflowClient()
+    assert client.get_run(sweep_id).data.tags["sweep_id"] == sweep_id
+    tags = client.get_run(child).data.tags
+    assert tags["mlflow.parentRunId"] == sweep_id
+    assert client.get_run(child).info.experiment_id == "0"
+    assert (tags["sweep_id"], tags["sweep_beta"]) == (sweep_id, "2")
 
 
 def test_a_failed_sweep_tag_that_another_process_did_not_write_is_an_error(
-    empty_store, tmp_path, monkeypatch
+    set_beta, monkeypatch
 ):
-    import shutil
-
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    store = tmp_path / "mlflow.db"
-    shutil.copy(empty_store, store)
-    mlflow.set_tracking_uri(f"sqlite:///{store}")
-    nodes = {node.name: node for node in create_pipeline(betas=[0.5, 2.0]).nodes}
     _, open_ = sweep_run_hooks()
-    try:
-        with mlflow.start_run():
-            _lose_the_race_for_the_sweep_tag(monkeypatch, "another sweep")
-            with pytest.raises(MlflowException, match="UNIQUE constraint"):
-                open_.before_node_run(nodes["sweep.beta_2.set_beta"], {})
-    finally:
-        mlflow.set_tracking_uri(None)
+    with mlflow.start_run(experiment_id="0"):
+        _lose_the_race_for_the_sweep_tag(monkeypatch, "another sweep")
+        with pytest.raises(MlflowException, match="UNIQUE constraint"):
+            open_.before_node_run(set_beta, {})
