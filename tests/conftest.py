@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +104,24 @@ def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An MLflow SQLite store with its tables and no runs (``made_once``)."""
     folder, _ = made_once(tmp_path_factory, "empty_store", _make_empty_store)
     return folder / "mlflow.db"
+
+
+@pytest.fixture
+def tracking_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: Path
+) -> Iterator[str]:
+    """In-process MLflow on a store of the test's own (a copy of ``empty_store``):
+    its URI, set as the variable and in MLflow (a URI an earlier in-process test
+    set outranks the variable), unset after. An active experiment left by another
+    test may not exist in it: start runs in a named one (the Default is "0")."""
+    import mlflow
+
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    mlflow.set_tracking_uri(None)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The commit a run is tagged with: the project's HEAD, or nothing outside git."""
 
-import shutil
 import subprocess
 
 from image_vae.run_tags_hooks import git_commit
@@ -26,7 +25,7 @@ def test_git_commit_is_none_outside_a_work_tree(tmp_path):
 
 
 def test_a_run_naming_one_pipeline_as_kedro_dagster_does_is_tagged_with_it(
-    tmp_path, monkeypatch, empty_store
+    tmp_path, tracking_store
 ):
     import mlflow
     from kedro.io import DataCatalog
@@ -34,23 +33,14 @@ def test_a_run_naming_one_pipeline_as_kedro_dagster_does_is_tagged_with_it(
 
     from image_vae.run_tags_hooks import RunTagsHooks
 
-    shutil.copy(empty_store, tmp_path / "mlflow.db")
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    # A URI an earlier in-process test set would outrank the variable.
-    mlflow.set_tracking_uri(uri)
-    try:
-        # Its own experiment: an active experiment left by another test may be gone.
-        experiment = mlflow.create_experiment("tags")
-        run_params = {
-            "pipeline_name": "sweep",
-            "env": "smoke",
-            "project_path": tmp_path,
-        }
-        with mlflow.start_run(experiment_id=experiment) as run:
-            RunTagsHooks().before_pipeline_run(run_params, Pipeline([]), DataCatalog())
-        tags = mlflow.get_run(run.info.run_id).data.tags
-    finally:
-        mlflow.set_tracking_uri(None)
+    experiment = mlflow.create_experiment("tags")
+    run_params = {
+        "pipeline_name": "sweep",
+        "env": "smoke",
+        "project_path": tmp_path,
+    }
+    with mlflow.start_run(experiment_id=experiment) as run:
+        RunTagsHooks().before_pipeline_run(run_params, Pipeline([]), DataCatalog())
+    tags = mlflow.get_run(run.info.run_id).data.tags
 
     assert (tags["pipeline"], tags["kedro_env"]) == ("sweep", "smoke")

@@ -178,19 +178,10 @@ def test_sweep_progress_names_each_model_and_the_time_left(caplog):
 
 
 @pytest.fixture
-def set_beta(empty_store, tmp_path):
-    """β = 2's first node, with MLflow on a store of its own for the test (runs go
-    to its Default experiment, "0": another test may have made another active)."""
-    import shutil
-
-    import mlflow
-
-    store = tmp_path / "mlflow.db"
-    shutil.copy(empty_store, store)
-    mlflow.set_tracking_uri(f"sqlite:///{store}")
+def set_beta(tracking_store):
+    """β = 2's first node, MLflow on the test's own store."""
     nodes = {node.name: node for node in create_pipeline(betas=[0.5, 2.0]).nodes}
-    yield nodes["sweep.beta_2.set_beta"]
-    mlflow.set_tracking_uri(None)
+    return nodes["sweep.beta_2.set_beta"]
 
 
 def _lose_the_race_for_the_sweep_tag(monkeypatch, value_written: str) -> None:
